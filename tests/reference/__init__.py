@@ -1,0 +1,1 @@
+"""Independent float64 NumPy references, written from the papers ' equations."""

@@ -1,0 +1,3 @@
+"""tf_lropt.augment."""
+
+__all__: list[str] = []

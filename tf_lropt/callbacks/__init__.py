@@ -1,0 +1,3 @@
+"""tf_lropt.callbacks."""
+
+__all__: list[str] = []

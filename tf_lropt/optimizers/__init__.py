@@ -1,0 +1,3 @@
+"""tf_lropt.optimizers."""
+
+__all__: list[str] = []

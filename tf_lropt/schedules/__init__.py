@@ -1,0 +1,3 @@
+"""tf_lropt.schedules."""
+
+__all__: list[str] = []
