@@ -98,3 +98,29 @@ def check_learning_rate(value: Any) -> None:
     if callable(value) or hasattr(value, "get_config"):
         return
     check_non_negative("learning_rate", value)
+
+
+def check_bool(name: str, value: Any) -> bool:
+    """Checks that ``value`` is a bool (flags such as ``amsgrad``)."""
+    if not isinstance(value, bool):
+        raise ValueError(
+            f"Argument `{name}` must be True or False; received {name}={value!r}."
+        )
+    return value
+
+
+def check_value_range(name: str, value: Any) -> tuple[float, float]:
+    """Checks a ``(low, high)`` pair of finite numbers with ``low < high``."""
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise ValueError(
+            f"Argument `{name}` must be a pair (low, high) with low < high; "
+            f"received {name}={value!r}."
+        )
+    low = check_range(f"{name}[0]", value[0])
+    high = check_range(f"{name}[1]", value[1])
+    if low >= high:
+        raise ValueError(
+            f"Argument `{name}` must be a pair (low, high) with low < high; "
+            f"received {name}={value!r}."
+        )
+    return (low, high)

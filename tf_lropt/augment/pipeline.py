@@ -1,0 +1,106 @@
+"""The standard CIFAR training input pipeline with TrivialAugment and CutMix, for tf.data."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from tf_lropt._validation import check_int, check_value_range
+from tf_lropt.augment.cutmix import CutMix
+from tf_lropt.augment.trivial_augment import TrivialAugment
+
+if TYPE_CHECKING:
+    import tensorflow as tf
+
+CROP_PADDING = 4
+
+
+def _pad_crop_flip(image, seed):
+    """Zero-pads 4 pixels, crops back to the original size at random, flips left-right."""
+    import tensorflow as tf
+
+    crop_seed, flip_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
+    shape = tf.shape(image)
+    padded = tf.pad(image, [[CROP_PADDING, CROP_PADDING], [CROP_PADDING, CROP_PADDING], [0, 0]])
+    cropped = tf.image.stateless_random_crop(padded, shape, seed=crop_seed)
+    return tf.image.stateless_random_flip_left_right(cropped, seed=flip_seed)
+
+
+def cifar_augment(
+    dataset: tf.data.Dataset,
+    num_classes: int = 10,
+    batch_size: int = 128,
+    trivial_augment: bool = True,
+    cutmix: bool = True,
+    cutmix_alpha: float = 1.0,
+    cutmix_probability: float = 1.0,
+    value_range: tuple[float, float] = (0, 255),
+    seed: int | None = None,
+    drop_remainder: bool = True,
+) -> tf.data.Dataset:
+    """Augments, batches and prefetches a CIFAR-style training set.
+
+    Per image: zero-pad by 4 pixels and crop a random window of the original size
+    (a shift of -4..4 pixels each way), random horizontal flip, then
+    :class:`TrivialAugment` (each image its own operation and strength). Per batch:
+    :class:`CutMix` with ``Beta(cutmix_alpha, cutmix_alpha)`` boxes, applied with
+    ``cutmix_probability``. This is the "+TrivialAugment +CutMix" recipe of the
+    second source document (CutMix alpha = probability = 1.0).
+
+    Args:
+        dataset: unbatched ``(image, label)`` pairs, images ``(H, W, C)`` channels_last,
+            integer or float in ``value_range``; labels integer class ids (scalar) or
+            one-hot vectors. Shuffle it (and ``cache`` it) before calling this.
+        num_classes: number of classes, for the one-hot labels.
+        batch_size: images per batch.
+        trivial_augment: apply TrivialAugment.
+        cutmix: apply CutMix.
+        cutmix_alpha: CutMix's Beta shape, in (0, 1].
+        cutmix_probability: chance that a batch is CutMix-ed.
+        value_range: ``(low, high)`` of the pixel values; the output keeps it.
+        seed: integer seed for every random draw. Crop and flip are stateless and
+            reproducible exactly; TrivialAugment and CutMix draw from their layers'
+            seed generators, reproducible when ``tf.data`` runs the batches in order.
+        drop_remainder: drop the last incomplete batch (CutMix needs two images).
+
+    Returns:
+        A dataset of ``(images, labels)`` batches: float32 images ``(B, H, W, C)`` in
+        ``value_range`` and float32 one-hot (or mixed) labels ``(B, num_classes)``,
+        with new random draws every epoch.
+    """
+    import tensorflow as tf  # only here: the layers themselves run on any Keras backend
+
+    check_int("num_classes", num_classes, 2)
+    check_int("batch_size", batch_size, 2 if cutmix else 1)
+    value_range = check_value_range("value_range", value_range)
+    if seed is not None:
+        check_int("seed", seed)
+
+    def one_hot(image, label):
+        label = tf.convert_to_tensor(label)
+        if label.shape.rank == 0:
+            label = tf.one_hot(tf.cast(label, tf.int32), num_classes)
+        return image, tf.cast(label, tf.float32)
+
+    def crop_flip(seed_pair, example):
+        image, label = example
+        return _pad_crop_flip(image, seed_pair), label
+
+    # A fresh seed per image and per epoch, deterministic given `seed`.
+    seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+    autotune = tf.data.AUTOTUNE
+    data = tf.data.Dataset.zip(seeds, dataset.map(one_hot, num_parallel_calls=autotune))
+    data = data.map(crop_flip, num_parallel_calls=autotune)
+    data = data.batch(batch_size, drop_remainder=drop_remainder)
+    if trivial_augment:
+        augment = TrivialAugment(value_range=value_range, seed=seed)
+        data = data.map(lambda x, y: (augment(x, training=True), y), num_parallel_calls=autotune)
+    if cutmix:
+        mixer = CutMix(alpha=cutmix_alpha, probability=cutmix_probability, seed=seed)
+
+        def mix(images, labels):
+            mixed = mixer({"images": images, "labels": labels}, training=True)
+            return mixed["images"], mixed["labels"]
+
+        data = data.map(mix, num_parallel_calls=autotune)
+    data = data.map(lambda x, y: (tf.cast(x, tf.float32), y))
+    return data.prefetch(autotune)

@@ -1,0 +1,315 @@
+"""TrivialAugment-Wide as a Keras preprocessing layer."""
+
+from __future__ import annotations
+
+import keras
+from keras.src.layers.preprocessing.image_preprocessing.base_image_preprocessing_layer import (  # noqa: E501
+    BaseImagePreprocessingLayer,
+)
+
+from tf_lropt._validation import check_choice, check_int, check_value_range
+from tf_lropt.augment import _image_ops
+from tf_lropt.augment._dtype import RemembersInputDtype
+
+# Order of the wide augmentation space as listed in the paper (and torchvision).
+OPERATIONS: tuple[str, ...] = (
+    "identity",
+    "shear_x",
+    "shear_y",
+    "translate_x",
+    "translate_y",
+    "rotate",
+    "brightness",
+    "color",
+    "contrast",
+    "sharpness",
+    "posterize",
+    "solarize",
+    "autocontrast",
+    "equalize",
+)
+_GEOMETRIC = ("shear_x", "shear_y", "translate_x", "translate_y", "rotate")
+# Which entry of `TrivialAugment.parameters` each operation reads.
+PARAMETER_OF: dict[str, str] = {
+    "shear_x": "shear",
+    "shear_y": "shear",
+    "translate_x": "translate",
+    "translate_y": "translate",
+    "rotate": "rotate",
+    "brightness": "enhance_factor",
+    "color": "enhance_factor",
+    "contrast": "enhance_factor",
+    "sharpness": "enhance_factor",
+    "posterize": "posterize",
+    "solarize": "solarize",
+}
+
+# Wide ranges of the official code (`aug_lib.set_augmentation_space("wide_standard", 31)`).
+MAX_SHEAR = 0.99
+MAX_TRANSLATE_PIXELS = 32.0
+MAX_ROTATE_DEGREES = 135.0
+MAX_POSTERIZE_BITS_REMOVED = 6.0
+MAX_SOLARIZE_AMOUNT = 256.0
+ENHANCE_FACTOR_RANGE = (0.01, 2.0)
+
+
+@keras.saving.register_keras_serializable(package="tf_lropt")
+class TrivialAugment(RemembersInputDtype, BaseImagePreprocessingLayer):
+    """TrivialAugment-Wide (Müller & Hutter, 2021): one random operation per image.
+
+    For every image independently, TrivialAugment draws one operation uniformly
+    from the 14 of the wide space and one strength level ``k`` uniformly from
+    ``{0, ..., num_magnitude_bins - 1}``; with ``s = k / (num_magnitude_bins - 1)``
+    and a fair random sign ``±`` for the geometric operations, the operation's
+    parameter is (the official code's ``wide_standard`` space):
+
+    | operation | parameter | range |
+    |---|---|---|
+    | identity | - | - |
+    | shear_x, shear_y | ``± 0.99 s`` (shear factor, about the top-left corner) | [-0.99, 0.99] |
+    | translate_x, translate_y | ``± floor(32 s)`` pixels | [-32, 32] |
+    | rotate | ``± floor(135 s)`` degrees about the centre | [-135, 135] |
+    | brightness, color, contrast, sharpness | PIL enhance factor ``0.01 + 1.99 s`` | [0.01, 2.0] |
+    | posterize | keep ``8 - floor(6 s)`` bits | 8 to 2 bits |
+    | solarize | invert values ``>= 256 - floor(256 s)`` (0-255 scale) | none to all |
+    | autocontrast, equalize | - | - |
+
+    The translate range is in absolute pixels, as in the paper: on a 32x32 CIFAR
+    image the largest shifts (±32) move the whole picture out of frame and leave a
+    blank (black) image, and the average |shift| is 16 pixels, half the image.
+    Uncovered pixels of every geometric operation are filled with the bottom of
+    ``value_range`` (black), as PIL does.
+
+    Source and official code differ in one place: the enhance operations
+    (brightness, color, contrast, sharpness) take a factor ``0.01 + 1.99 s`` without a
+    random sign in the official code (uniform over 31 values, 1.0 near the middle
+    bin), whereas torchvision's ``TrivialAugmentWide`` uses ``1 ± 0.99 s``. This
+    layer follows the official code.
+
+    Args:
+        value_range: ``(low, high)`` of the input pixel values, e.g. ``(0, 255)`` or
+            ``(0, 1)``. Operations that work on 256 levels (posterize, solarize,
+            equalize) rescale to 0-255 and back.
+        num_magnitude_bins: number of strength levels; the paper uses 31 (levels 0-30).
+        interpolation: ``"nearest"`` (PIL's default, as in the official code) or
+            ``"bilinear"`` for the geometric operations.
+        seed: integer seed; the same seed gives the same sequence of draws.
+        data_format: ``"channels_last"`` or ``"channels_first"``; defaults to Keras'
+            image data format.
+
+    Input is one image (rank 3) or a batch (rank 4), integer or float; the output
+    has the input's shape, dtype and value range (integer outputs are rounded).
+    At inference (``training=False``) the layer is the identity. Under TensorFlow a
+    model holding the layer cannot be compiled with ``jit_compile=True`` (the
+    projective-transform kernel has no XLA version; ``"auto"`` works); the usual
+    place for it is the ``tf.data`` pipeline anyway (see :func:`cifar_augment`).
+
+    References:
+        - Müller, S. G. & Hutter, F. (2021). TrivialAugment: Tuning-free Yet
+          State-of-the-Art Data Augmentation. ICCV 2021. arXiv:2103.10158.
+          Official code: github.com/automl/trivialaugment (``aug_lib.py``).
+    """
+
+    _USE_BASE_FACTOR = False
+
+    def __init__(
+        self,
+        value_range: tuple[float, float] = (0, 255),
+        num_magnitude_bins: int = 31,
+        interpolation: str = "nearest",
+        seed: int | None = None,
+        data_format: str | None = None,
+        **kwargs,
+    ):
+        self.value_range = check_value_range("value_range", value_range)
+        self.num_magnitude_bins = check_int("num_magnitude_bins", num_magnitude_bins, 2)
+        self.interpolation = check_choice("interpolation", interpolation, ("nearest", "bilinear"))
+        if seed is not None:
+            check_int("seed", seed)
+        super().__init__(data_format=data_format, **kwargs)
+        # TensorFlow's projective-transform kernel has no XLA lowering (as for
+        # keras.layers.RandomRotation); this makes jit_compile="auto" skip XLA.
+        self.supports_jit = keras.backend.backend() != "tensorflow"
+        self.seed = seed
+        self.generator = keras.random.SeedGenerator(seed)
+
+    def call(self, data, training=True):
+        images = data["images"] if isinstance(data, dict) else data
+        if len(images.shape) not in (3, 4):
+            raise ValueError(
+                "Argument `images` must be a rank-3 image or a rank-4 batch; "
+                f"received images with shape {tuple(images.shape)}."
+            )
+        return super().call(data, training=training)
+
+    def get_random_transformation(self, data, training=True, seed=None):
+        """Per-image draws: ``operation`` index, strength ``level`` and ``sign`` (±1)."""
+        if not training:
+            return None
+        images = data["images"] if isinstance(data, dict) else data
+        shape = self.backend.shape(images)
+        batch = shape[0] if len(shape) == 4 else 1
+        seed = seed or self._get_seed_generator(self.backend._backend)
+        randint = self.backend.random.randint
+        operation = randint((batch,), 0, len(OPERATIONS), seed=seed, dtype="int32")
+        level = randint((batch,), 0, self.num_magnitude_bins, seed=seed, dtype="int32")
+        sign = 2 * randint((batch,), 0, 2, seed=seed, dtype="int32") - 1
+        return {"operation": operation, "level": level, "sign": sign}
+
+    def parameters(self, transformation):
+        """Maps a transformation's levels to each operation's parameter (see table)."""
+        xp = self.backend.numpy
+        strength = self.backend.cast(transformation["level"], "float32") / float(
+            self.num_magnitude_bins - 1
+        )
+        sign = self.backend.cast(transformation["sign"], "float32")
+        enhance = ENHANCE_FACTOR_RANGE[0] + (
+            ENHANCE_FACTOR_RANGE[1] - ENHANCE_FACTOR_RANGE[0]
+        ) * strength
+        # The small offset keeps floor() exact where the product is an integer.
+        return {
+            "shear": sign * MAX_SHEAR * strength,
+            "translate": sign * xp.floor(MAX_TRANSLATE_PIXELS * strength + 1e-4),
+            "rotate": sign * xp.floor(MAX_ROTATE_DEGREES * strength + 1e-4),
+            "enhance_factor": enhance,
+            "posterize": xp.floor(MAX_POSTERIZE_BITS_REMOVED * strength + 1e-4),
+            "solarize": xp.floor(MAX_SOLARIZE_AMOUNT * strength + 1e-4),
+        }
+
+    def apply_operation(self, images, operation: str, magnitude):
+        """Applies one named operation with an explicit parameter to a batch.
+
+        ``magnitude`` (a number, or one per image) is the operation's change from
+        the identity, 0 meaning unchanged: the shear factor, the shift in pixels,
+        the angle in degrees, ``factor - 1`` for the enhance operations, the bits
+        removed by posterize and ``256 - threshold`` for solarize; it is ignored by
+        identity, autocontrast and equalize. ``images`` is a float batch in this
+        layer's ``value_range`` and ``data_format``; the result is float32.
+        """
+        check_choice("operation", operation, OPERATIONS)
+        images = self._to_working(self.backend.convert_to_tensor(images))
+        batch = self.backend.shape(images)[0]
+        magnitude = self.backend.numpy.multiply(
+            self.backend.numpy.ones((batch,), dtype="float32"),
+            self.backend.cast(magnitude, "float32"),
+        )
+        params = {key: magnitude * 0.0 for key in set(PARAMETER_OF.values())}
+        params["enhance_factor"] = params["enhance_factor"] + 1.0
+        key = PARAMETER_OF.get(operation)
+        if key is not None:
+            params[key] = params[key] + magnitude
+        index = OPERATIONS.index(operation)
+        operation_ids = self.backend.numpy.full((batch,), index, dtype="int32")
+        return self._from_working(self._augment(images, operation_ids, params))
+
+    def transform_images(self, images, transformation=None, training=True):
+        images = self.backend.convert_to_tensor(images)
+        original = images
+        if training and transformation is not None:
+            working = self._to_working(images)
+            augmented = self._augment(
+                working, transformation["operation"], self.parameters(transformation)
+            )
+            images = self._from_working(augmented)
+        return self._restore_dtype(images, original)
+
+    def transform_labels(self, labels, transformation, training=True):
+        return labels
+
+    def transform_bounding_boxes(self, bounding_boxes, transformation, training=True):
+        raise NotImplementedError("TrivialAugment does not transform bounding boxes.")
+
+    def transform_segmentation_masks(self, segmentation_masks, transformation, training=True):
+        raise NotImplementedError("TrivialAugment does not transform segmentation masks.")
+
+    def _to_working(self, images):
+        """To float32, channels_last, 0-255 scale."""
+        images = self.backend.cast(images, "float32")
+        if self.data_format == "channels_first":
+            images = self.backend.numpy.transpose(images, (0, 2, 3, 1))
+        low, high = self.value_range
+        return (images - low) * (255.0 / (high - low))
+
+    def _from_working(self, images):
+        low, high = self.value_range
+        images = images * ((high - low) / 255.0) + low
+        if self.data_format == "channels_first":
+            images = self.backend.numpy.transpose(images, (0, 3, 1, 2))
+        return images
+
+    def _restore_dtype(self, images, original):
+        dtype = self._images_dtype or keras.backend.standardize_dtype(original.dtype)
+        if "int" in dtype and "int" not in keras.backend.standardize_dtype(images.dtype):
+            low, high = self.value_range
+            images = self.backend.numpy.clip(self.backend.numpy.round(images), low, high)
+        return self.backend.cast(images, dtype)
+
+    def _augment(self, images, operation_ids, params):
+        """Applies to each image the operation its id names, with its parameters."""
+        xp = self.backend
+        shape = xp.shape(images)
+
+        def chosen(name):
+            return operation_ids == OPERATIONS.index(name)
+
+        def only_for(name, values):
+            return xp.numpy.where(chosen(name), values, 0.0)
+
+        # One affine pass covers the five geometric operations; others get identity.
+        matrices = _image_ops.affine_matrices(
+            xp,
+            shear_x=only_for("shear_x", params["shear"]),
+            shear_y=only_for("shear_y", params["shear"]),
+            translate_x=only_for("translate_x", params["translate"]),
+            translate_y=only_for("translate_y", params["translate"]),
+            degrees=only_for("rotate", params["rotate"]),
+            height=shape[1],
+            width=shape[2],
+        )
+        is_geometric = xp.numpy.any(
+            xp.numpy.stack([chosen(name) for name in _GEOMETRIC], axis=0), axis=0
+        )
+        moved = xp.image.affine_transform(
+            images,
+            matrices,
+            interpolation=self.interpolation,
+            fill_mode="constant",
+            fill_value=0.0,
+            data_format="channels_last",
+        )
+        result = xp.numpy.where(is_geometric[:, None, None, None], moved, images)
+
+        factor = params["enhance_factor"]
+        candidates = {
+            "brightness": _image_ops.brightness(xp, images, factor),
+            "color": _image_ops.color(xp, images, factor),
+            "contrast": _image_ops.contrast(xp, images, factor),
+            "sharpness": _image_ops.sharpness(xp, images, factor),
+            "posterize": _image_ops.posterize(xp, images, params["posterize"]),
+            "solarize": _image_ops.solarize(xp, images, params["solarize"]),
+            "autocontrast": _image_ops.autocontrast(xp, images),
+            "equalize": _image_ops.equalize(xp, images),
+        }
+        for name, candidate in candidates.items():
+            result = xp.numpy.where(chosen(name)[:, None, None, None], candidate, result)
+        return result
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def compute_output_spec(self, inputs, **kwargs):
+        if isinstance(inputs, dict):
+            return {k: keras.KerasTensor(v.shape, dtype=v.dtype) for k, v in inputs.items()}
+        return keras.KerasTensor(inputs.shape, dtype=inputs.dtype)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "value_range": list(self.value_range),
+                "num_magnitude_bins": self.num_magnitude_bins,
+                "interpolation": self.interpolation,
+                "seed": self.seed,
+            }
+        )
+        return config
