@@ -100,13 +100,6 @@ def test_cycled_sgd_momentum_is_used_under_jit():
     assert optimizer.momentum == 0.9 and isinstance(optimizer.momentum, float)
 
 
-# tf_lropt's optimizers take math.log(beta_1) of a Python float in
-# optimizers/_moments.decay_complement, so a beta_1 held in a variable cannot be traced
-# yet; the fix (ops.log for a tensor beta) belongs to the optimizers' area.
-_NEEDS_TENSOR_BETA = pytest.mark.xfail(
-    raises=TypeError, strict=True,
-    reason="optimizers._moments.decay_complement needs to accept a tensor beta_1",
-)
 def test_cycled_momentum_with_loss_scaling_and_mirrored_strategy():
     keras.mixed_precision.set_global_policy("mixed_float16")
     model = probe_model(keras.optimizers.SGD(0.0, momentum=0.9))
@@ -136,10 +129,10 @@ def test_cycled_momentum_with_loss_scaling_and_mirrored_strategy():
 ADAM_FAMILY = [
     pytest.param(lambda: keras.optimizers.Adam(0.01), id="Adam"),
     pytest.param(lambda: keras.optimizers.AdamW(0.01, weight_decay=0.01), id="AdamW"),
-    pytest.param(lambda: ours.AdaBound(0.01), id="AdaBound", marks=_NEEDS_TENSOR_BETA),
-    pytest.param(lambda: ours.RAdam(0.01), id="RAdam", marks=_NEEDS_TENSOR_BETA),
-    pytest.param(lambda: ours.AdaBelief(0.01), id="AdaBelief", marks=_NEEDS_TENSOR_BETA),
-    pytest.param(lambda: ours.RAdaBeliefW(0.01), id="RAdaBeliefW", marks=_NEEDS_TENSOR_BETA),
+    pytest.param(lambda: ours.AdaBound(0.01), id="AdaBound"),
+    pytest.param(lambda: ours.RAdam(0.01), id="RAdam"),
+    pytest.param(lambda: ours.AdaBelief(0.01), id="AdaBelief"),
+    pytest.param(lambda: ours.RAdaBeliefW(0.01), id="RAdaBeliefW"),
 ]
 
 
