@@ -1,0 +1,41 @@
+"""Experiment 6 end to end at smoke scale on synthetic images; a second run resumes."""
+
+import os
+import re
+import sys
+
+import pytest
+
+EXAMPLES = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, "examples")
+
+
+@pytest.fixture
+def exp6():
+    sys.path.insert(0, os.path.abspath(EXAMPLES))
+    try:
+        import exp6_lr_explorer_vae
+
+        yield exp6_lr_explorer_vae
+    finally:
+        sys.path.remove(os.path.abspath(EXAMPLES))
+
+
+def test_exp6_smoke_writes_table_and_resumes(exp6, tmp_path, capsys):
+    argv = ["--smoke", "--synthetic", "--results-dir", str(tmp_path)]
+    text = exp6.main(argv)
+    out = tmp_path / "exp6_lr_explorer_vae"
+    assert "LR explorer (" in text and "cosine annealing 2" in text and "fixed 0.0003" in text
+    assert "SMOKE TEST" in text and "Exploration trials" in text
+    for name in ("table.md", "exploration.png", "exploitation.png", "val_loss.png",
+                 "explorer/trials.csv", "explorer/exploit/best.weights.h5"):
+        assert (out / name).exists(), name
+    trials = len(os.listdir(out / "explorer" / "trials"))
+    assert trials >= 3  # two coarse rates and at least one refined rate
+    capsys.readouterr()
+
+    again = exp6.main(argv)  # everything is loaded, nothing retrained
+    log = capsys.readouterr().out
+    assert f"({trials} trials already finished" in log
+    assert re.search(r"\] \d+/\d+ digit", log) is None  # no trial line: nothing trained
+    assert log.count("finished earlier, loaded") == 3
+    assert again.split("## Exploration trials")[1] == text.split("## Exploration trials")[1]

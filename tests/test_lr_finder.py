@@ -1,0 +1,254 @@
+"""LR range test: rates, per-batch values against a float64 reference, suggestions, restore."""
+
+import math
+
+import keras
+import numpy as np
+import pytest
+
+from tf_lropt.lr_finder import (
+    LRRangeTest,
+    LRRangeTestResult,
+    centered_moving_average,
+    find_lr,
+    range_test_rate,
+)
+
+
+def _regression_data(n=1024, d=8, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, d)).astype("float32")
+    w = rng.normal(size=(d, 1)).astype("float32")
+    y = (x @ w + 0.1 * rng.normal(size=(n, 1))).astype("float32")
+    return x, y
+
+
+def _linear_model(d=8, optimizer=None):
+    model = keras.Sequential([keras.Input((d,)), keras.layers.Dense(1)])
+    model.compile(optimizer or keras.optimizers.SGD(0.01), "mse")
+    return model
+
+
+# ----------------------------------------------------------------- pure helpers
+
+
+@pytest.mark.backend_agnostic
+def test_rates_linear_and_exponential_hit_both_ends():
+    linear = [range_test_rate(i, 5, 1.0, 5.0, "linear") for i in range(5)]
+    assert linear == [1.0, 2.0, 3.0, 4.0, 5.0]
+    exponential = [range_test_rate(i, 4, 1e-4, 1e-1, "exponential") for i in range(4)]
+    np.testing.assert_allclose(exponential, [1e-4, 1e-3, 1e-2, 1e-1], rtol=1e-12)
+
+
+@pytest.mark.backend_agnostic
+def test_centered_moving_average_matches_naive_window_and_has_no_lag():
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=50)
+    smoothed = centered_moving_average(values, 3)
+    for i in range(50):
+        k = min(3, i, 49 - i)
+        assert smoothed[i] == pytest.approx(values[i - k : i + k + 1].mean(), rel=1e-12)
+    ramp = np.arange(40.0)
+    np.testing.assert_allclose(centered_moving_average(ramp, 5), ramp)  # a line is kept in place
+
+
+def _synthetic_result(mode="exponential", noise=0.0):
+    """Accuracy rises as a logistic in log(rate) centred at 0.01, then collapses after 1.0."""
+    rates = np.geomspace(1e-4, 10.0, 400)
+    z = (np.log(rates) - math.log(0.01)) / 0.3
+    accuracy = 0.1 + 0.8 / (1.0 + np.exp(-z))
+    accuracy = np.where(rates > 1.0, 0.1, accuracy)
+    loss = 2.3 - 2.0 / (1.0 + np.exp(-z)) + np.where(rates > 1.0, 5.0, 0.0)
+    rng = np.random.default_rng(1)
+    accuracy = accuracy + noise * rng.normal(size=rates.size)
+    return LRRangeTestResult(
+        rates, {"loss": loss, "accuracy": accuracy}, mode, diverged=True, smoothing=0.9
+    )
+
+
+@pytest.mark.backend_agnostic
+def test_smith_rule_on_a_known_curve():
+    suggestion = _synthetic_result().suggestion
+    assert suggestion.monitor == "accuracy"
+    # 10 % and 90 % of the logistic rise: 0.01 * exp(-+0.3 * logit(0.9)).
+    expected_base = 0.01 * math.exp(-0.3 * math.log(9.0))
+    expected_max = 0.01 * math.exp(0.3 * math.log(9.0))
+    assert suggestion.base_lr == pytest.approx(expected_base, rel=0.06)
+    assert suggestion.max_lr == pytest.approx(expected_max, rel=0.06)
+    # Loss falls fastest against log(rate) at the logistic's centre.
+    assert suggestion.steepest == pytest.approx(0.01, rel=0.06)
+    # The loss is lowest just below the collapse at 1.0.
+    assert 0.05 < suggestion.min_loss_over_10 <= 0.1
+
+
+@pytest.mark.backend_agnostic
+def test_smith_rule_survives_noise_and_ignores_collapse():
+    suggestion = _synthetic_result(noise=0.03).suggestion
+    assert 0.002 < suggestion.base_lr < 0.01 < suggestion.max_lr < 0.05
+
+
+@pytest.mark.backend_agnostic
+def test_loss_is_monitored_without_accuracy_and_flat_curve_gives_none():
+    result = _synthetic_result()
+    loss_only = LRRangeTestResult(result.learning_rates, {"loss": result.raw["loss"]},
+                                  "exponential", True, smoothing=0.9)
+    assert loss_only.suggestion.monitor == "loss"
+    assert loss_only.suggestion.base_lr < 0.01 < loss_only.suggestion.max_lr < 1.0
+    flat = LRRangeTestResult(np.linspace(0.1, 1, 20), {"loss": np.ones(20)}, "linear", False)
+    assert flat.suggestion.base_lr is None and flat.suggestion.max_lr is None
+    with pytest.raises(ValueError, match="no usable range"):
+        flat.to_schedule(10)
+
+
+@pytest.mark.backend_agnostic
+def test_dataframe_csv_and_plot(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    result = _synthetic_result()
+    frame = result.to_dataframe()
+    assert list(frame.columns) == ["step", "learning_rate", "loss", "loss_smoothed",
+                                   "accuracy", "accuracy_smoothed"]
+    assert len(frame) == 400
+    path = tmp_path / "range.csv"
+    result.to_csv(str(path))
+    assert path.read_text().splitlines()[0].startswith("step,learning_rate,loss")
+    axes = result.plot()
+    assert len(axes) == 2 and axes[0].get_xscale() == "log"
+    labels = [line.get_label() for line in axes[1].get_lines()]
+    assert any(label.startswith("base_lr") for label in labels)
+    assert any(label.startswith("max_lr") for label in labels)
+
+
+@pytest.mark.backend_agnostic
+def test_to_schedule_returns_cyclical_between_suggestions():
+    schedules = pytest.importorskip("tf_lropt.schedules")
+    if not hasattr(schedules, "CyclicalLearningRate"):
+        pytest.skip("CyclicalLearningRate not available yet")
+    result = _synthetic_result()
+    schedule = result.to_schedule(step_size=4, mode="triangular2")
+    assert isinstance(schedule, schedules.CyclicalLearningRate)
+    base, top = result.suggestion.base_lr, result.suggestion.max_lr
+    assert float(schedule(0)) == pytest.approx(base, rel=1e-5)
+    assert float(schedule(4)) == pytest.approx(top, rel=1e-5)
+
+
+# ------------------------------------------------------------- with training
+
+
+def _sgd_reference(x, y, w, b, rates, batch_size):
+    """float64 minibatch SGD on mean squared error; the loss of each batch before its step."""
+    w, b = w.astype(np.float64), b.astype(np.float64)
+    losses = []
+    for step, rate in enumerate(rates):
+        xb = x[step * batch_size : (step + 1) * batch_size].astype(np.float64)
+        yb = y[step * batch_size : (step + 1) * batch_size].astype(np.float64)
+        residual = xb @ w + b - yb
+        losses.append(float(np.mean(residual**2)))
+        w = w - rate * (2.0 / residual.size) * xb.T @ residual
+        b = b - rate * (2.0 / residual.size) * residual.sum(axis=0)
+    return np.array(losses)
+
+
+@pytest.mark.backend_agnostic
+def test_per_batch_loss_and_rate_match_float64_sgd_reference():
+    x, y = _regression_data(n=640)
+    model = _linear_model()
+    w, b = (v.copy() for v in model.get_weights())
+    result = find_lr(model, (x, y), 1e-3, 0.5, epochs=1, batch_size=32, shuffle=False,
+                     divergence_factor=None)
+    expected_rates = np.linspace(1e-3, 0.5, 20)
+    np.testing.assert_allclose(result.learning_rates, expected_rates, rtol=1e-12)
+    reference = _sgd_reference(x, y, w, b, expected_rates, 32)
+    # Per-batch values, not Keras' running mean: that would differ by far more.
+    np.testing.assert_allclose(result.raw["loss"], reference, rtol=2e-4)
+    running_mean = np.cumsum(reference) / np.arange(1, 21)
+    assert np.max(np.abs(running_mean - reference) / reference) > 0.5
+
+
+@pytest.mark.backend_agnostic
+def test_model_and_optimizer_are_untouched():
+    x, y = _regression_data()
+    model = _linear_model(optimizer=keras.optimizers.Adam(0.003))
+    model.fit(x, y, epochs=1, batch_size=128, verbose=0)  # non-zero moments and iterations
+    weights = [v.copy() for v in model.get_weights()]
+    optimizer_state = [np.array(v) for v in model.optimizer.variables]
+    find_lr(model, (x, y), 1e-4, 1.0, epochs=2, batch_size=32, mode="exponential")
+    for before, after in zip(weights, model.get_weights(), strict=True):
+        np.testing.assert_array_equal(before, after)
+    for before, after in zip(optimizer_state, model.optimizer.variables, strict=True):
+        np.testing.assert_array_equal(before, np.array(after))
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.003)
+
+
+def test_divergence_stops_early_and_suggestions_fall_in_stable_range():
+    # Least squares with unit-variance inputs: the loss's curvature is about 2,
+    # so gradient descent diverges above lr ~ 1 and is slow below ~ 1e-3.
+    x, y = _regression_data(n=2048)
+    model = _linear_model()
+    result = find_lr(model, (x, y), 1e-4, 10.0, epochs=3, batch_size=32, mode="exponential")
+    assert result.diverged
+    assert len(result.learning_rates) < 3 * 64
+    assert result.learning_rates[-1] > 1.0  # it stopped only once the rate had become too high
+    s = result.suggestion
+    for rate in (s.max_lr, s.steepest, s.min_loss_over_10):
+        assert 1e-3 <= rate <= 1.0
+    assert 1e-4 <= s.base_lr < s.max_lr
+
+
+def test_accuracy_rule_on_digits_falls_in_known_good_range():
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    x, y = (digits.data / 16.0).astype("float32"), digits.target
+    model = keras.Sequential([
+        keras.Input((64,)),
+        keras.layers.Dense(32, activation="relu"),
+        keras.layers.Dense(10, activation="softmax"),
+    ])
+    model.compile(keras.optimizers.SGD(0.01), "sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    result = find_lr(model, (x, y), 1e-3, 100.0, epochs=4, batch_size=32, mode="exponential")
+    s = result.suggestion
+    assert s.monitor == "accuracy" and result.diverged
+    # Two epochs of plain SGD on this MLP reach >= 80 % accuracy for rates 0.1-1 and
+    # stay near chance below 0.01 or above ~3.
+    assert 0.005 <= s.base_lr < s.max_lr <= 1.0
+    assert 0.01 <= s.steepest <= 1.0
+
+
+def test_steps_instead_of_epochs_and_dataset_input():
+    import tensorflow as tf
+
+    x, y = _regression_data(n=256)
+    dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(32)  # 8 batches per epoch
+    model = _linear_model()
+    result = find_lr(model, dataset, 1e-3, 0.1, steps=20, divergence_factor=None)
+    assert len(result.learning_rates) == 20
+    assert result.learning_rates[-1] == pytest.approx(0.1)
+
+
+def test_bad_input_raises_before_training():
+    x, y = _regression_data(n=64)
+    model = _linear_model()
+    with pytest.raises(ValueError, match="min_lr"):
+        find_lr(model, (x, y), 0.1, 0.1)
+    with pytest.raises(ValueError, match="min_lr"):
+        find_lr(model, (x, y), 0.0, 0.1)
+    with pytest.raises(ValueError, match="mode"):
+        find_lr(model, (x, y), 1e-3, 0.1, mode="cosine")
+    with pytest.raises(ValueError, match="either `epochs` or `steps`"):
+        find_lr(model, (x, y), 1e-3, 0.1, epochs=1, steps=10)
+    with pytest.raises(ValueError, match="num_steps"):
+        LRRangeTest(1e-3, 0.1, num_steps=1)
+    with pytest.raises(ValueError, match="divergence_factor"):
+        LRRangeTest(1e-3, 0.1, num_steps=10, divergence_factor=1.0)
+    assert int(model.optimizer.iterations) == 0
+    scheduled = _linear_model(optimizer=keras.optimizers.SGD(
+        keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.5)))
+    with pytest.raises(ValueError, match="LearningRateSchedule"):
+        find_lr(scheduled, (x, y), 1e-3, 0.1, batch_size=32)
+    fresh = _linear_model()
+    with pytest.raises(ValueError, match="monitor"):
+        find_lr(fresh, (x, y), 1e-3, 0.1, batch_size=16, monitor="accuracy")
+    assert int(fresh.optimizer.iterations) == 0
