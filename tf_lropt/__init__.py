@@ -3,11 +3,35 @@
 Optimizers (AdaBound, WarmupAdaBound, RAdam, AdaBelief, RAdaBeliefW), learning-rate
 schedules (cyclical, cosine, one-cycle, warm-up), callbacks that drive any schedule
 during ``fit``, the LR range test, a coarse-to-fine learning-rate explorer and
-TrivialAugment.
+TrivialAugment / CutMix. Importing the package registers every class with Keras'
+serialization, so saved models load back without ``custom_objects``.
 """
 
 __version__ = "0.1.0"
 
-from tf_lropt import augment, callbacks, optimizers, schedules  # noqa: E402
+from tf_lropt import (  # noqa: E402
+    augment,
+    callbacks,
+    explorer,
+    lr_finder,
+    optimizers,
+    plot,
+    schedules,
+)
+from tf_lropt.explorer import LRExplorer  # noqa: E402
+from tf_lropt.lr_finder import LRRangeTest, LRRangeTestResult, find_lr  # noqa: E402
 
-__all__ = ["augment", "callbacks", "optimizers", "schedules", "__version__"]
+__all__ = [
+    "LRExplorer",
+    "LRRangeTest",
+    "LRRangeTestResult",
+    "__version__",
+    "augment",
+    "callbacks",
+    "explorer",
+    "find_lr",
+    "lr_finder",
+    "optimizers",
+    "plot",
+    "schedules",
+]

@@ -1,0 +1,153 @@
+"""The results directory: one CSV and one JSON per run, Markdown tables, PNG plots.
+
+Layout of ``<results_dir>/<experiment>/``::
+
+    runs/<run>.csv     one row per evaluation period (epoch): step, lr, loss, accuracy, val_* ...
+    runs/<run>.json    the run's configuration, final metrics and "finished": true
+    table.md           the experiment's table, laid out like the paper's
+    <metric>.png       one curve per method
+
+A run whose JSON says finished, with the same configuration, is loaded instead of retrained.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import json
+import os
+import platform
+import re
+
+
+def slug(name: str) -> str:
+    """A file-name-safe form of a run name."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_")
+
+
+def hardware() -> str:
+    """'N-core CPU' or the GPU names, for the tables' provenance line."""
+    try:
+        import tensorflow as tf
+
+        gpus = tf.config.list_physical_devices("GPU")
+        if gpus:
+            names = [tf.config.experimental.get_device_details(g).get("device_name", "GPU")
+                     for g in gpus]
+            return ", ".join(names)
+    except ImportError:
+        pass
+    return f"{os.cpu_count()}-core CPU ({platform.machine()})"
+
+
+def today() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+class ResultsDir:
+    """Where one experiment writes; see the module docstring for the layout."""
+
+    def __init__(self, root: str, experiment: str):
+        self.path = os.path.join(root, experiment)
+        self.runs_path = os.path.join(self.path, "runs")
+        os.makedirs(self.runs_path, exist_ok=True)
+
+    def _run_files(self, run: str) -> tuple[str, str]:
+        base = os.path.join(self.runs_path, slug(run))
+        return base + ".csv", base + ".json"
+
+    def load_finished(self, run: str, config: dict) -> tuple[dict, dict] | None:
+        """(history, summary) of a finished run with this exact config, else None."""
+        csv_path, json_path = self._run_files(run)
+        if not (os.path.exists(csv_path) and os.path.exists(json_path)):
+            return None
+        with open(json_path) as stream:
+            summary = json.load(stream)
+        if not summary.get("finished") or summary.get("config") != _jsonable(config):
+            return None
+        return read_history(csv_path), summary
+
+    def save_run(self, run: str, config: dict, history: dict, summary: dict) -> None:
+        csv_path, json_path = self._run_files(run)
+        write_history(csv_path, history)
+        record = {"run": run, "config": _jsonable(config), **summary, "finished": True}
+        with open(json_path, "w") as stream:
+            json.dump(record, stream, indent=2)
+
+    def file(self, name: str) -> str:
+        return os.path.join(self.path, name)
+
+
+def _jsonable(value):
+    return json.loads(json.dumps(value, default=str))
+
+
+def write_history(path: str, history: dict) -> None:
+    columns = list(history)
+    with open(path, "w", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(columns)
+        writer.writerows(zip(*(history[c] for c in columns), strict=True))
+
+
+def read_history(path: str) -> dict:
+    with open(path, newline="") as stream:
+        rows = list(csv.reader(stream))
+    columns = rows[0]
+    return {c: [float(row[i]) for row in rows[1:]] for i, c in enumerate(columns)}
+
+
+def markdown_table(header: list[str], rows: list[list]) -> str:
+    """A GitHub Markdown table; floats are written with two decimals."""
+
+    def cell(value) -> str:
+        if value is None:
+            return "-"
+        return f"{value:.2f}" if isinstance(value, float) else str(value)
+
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def write_table(path: str, title: str, tables: list[tuple[str, str]], provenance: str) -> str:
+    """Writes a Markdown file with a title, a provenance line and (caption, table) pairs."""
+    parts = [f"# {title}", "", provenance, ""]
+    for caption, table in tables:
+        parts += [f"## {caption}" if caption else "", "", table, ""]
+    text = "\n".join(parts)
+    with open(path, "w") as stream:
+        stream.write(text)
+    return text
+
+
+def publish(path: str, title: str, tables: list[tuple[str, str]], provenance: str) -> str:
+    """``write_table`` and print the result: how every experiment script ends."""
+    text = write_table(path, title, tables, provenance)
+    print(text)
+    return text
+
+
+def plot_curves(curves: dict[str, dict], metric: str, path: str, x: str = "epoch",
+                title: str = "", log_y: bool = False) -> str:
+    """One line per method of ``history[metric]`` against ``history[x]``; saved as PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(7, 4.5))
+    for name, history in curves.items():
+        if metric in history and history[metric]:
+            axes.plot(history[x], history[metric], label=name)
+    axes.set_xlabel(x)
+    axes.set_ylabel(metric)
+    if log_y:
+        axes.set_yscale("log")
+    axes.set_title(title or metric)
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
