@@ -72,15 +72,8 @@ def cifar_pipeline(trivial_augment: bool = False, cutmix: bool = False) -> Calla
                           "tf_lropt; it is needed for the augmented CIFAR runs") from error
 
     def batch(dataset, num_classes: int, batch_size: int, seed: int):
-        # The augmentation layers take the global dtype policy when built; under mixed_float16
-        # Keras' CutMix then fails (a float16 tf.range), so the pipeline is built in float32.
-        policy = keras.mixed_precision.global_policy()
-        keras.mixed_precision.set_global_policy("float32")
-        try:
-            return cifar_augment(dataset, num_classes=num_classes, batch_size=batch_size,
-                                 trivial_augment=trivial_augment, cutmix=cutmix, seed=seed)
-        finally:
-            keras.mixed_precision.set_global_policy(policy)
+        return cifar_augment(dataset, num_classes=num_classes, batch_size=batch_size,
+                             trivial_augment=trivial_augment, cutmix=cutmix, seed=seed)
 
     return batch
 

@@ -84,3 +84,16 @@ def test_bad_arguments_raise_naming_the_argument(kwargs, name):
     source, _ = _dataset()
     with pytest.raises(ValueError, match=name):
         cifar_augment(source, **kwargs)
+
+
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+def test_pipeline_stays_float32_under_a_mixed_precision_policy(policy):
+    # Models trained in mixed precision build their input pipeline under the same global
+    # policy; Keras' CutMix used to fail there on a float16 range.
+    import keras
+
+    keras.mixed_precision.set_global_policy(policy)
+    source, _ = _dataset()
+    images, labels = _epoch(cifar_augment(source, batch_size=16, seed=3))
+    assert images.dtype == np.float32 and labels.dtype == np.float32
+    np.testing.assert_allclose(labels.sum(axis=1), 1.0, atol=1e-6)

@@ -92,10 +92,12 @@ def cifar_augment(
     data = data.map(crop_flip, num_parallel_calls=autotune)
     data = data.batch(batch_size, drop_remainder=drop_remainder)
     if trivial_augment:
-        augment = TrivialAugment(value_range=value_range, seed=seed)
+        # Input pipelines compute in float32 whatever the model's mixed-precision policy.
+        augment = TrivialAugment(value_range=value_range, seed=seed, dtype="float32")
         data = data.map(lambda x, y: (augment(x, training=True), y), num_parallel_calls=autotune)
     if cutmix:
-        mixer = CutMix(alpha=cutmix_alpha, probability=cutmix_probability, seed=seed)
+        mixer = CutMix(alpha=cutmix_alpha, probability=cutmix_probability, seed=seed,
+                       dtype="float32")
 
         def mix(images, labels):
             mixed = mixer({"images": images, "labels": labels}, training=True)
