@@ -26,6 +26,7 @@ def test_exp6_smoke_writes_table_and_resumes(exp6, tmp_path, capsys):
     out = tmp_path / "exp6_lr_explorer_vae"
     assert "LR explorer (" in text and "cosine annealing 2" in text and "fixed 0.0003" in text
     assert "cosine annealing 1 " in text and text.count("| fixed 0.0003 |") == 2
+    assert text.count("explorer's best rate ") == 1  # the found rate held for the 1-epoch budget
     assert "SMOKE TEST" in text and "Exploration trials" in text
     for name in ("table.md", "exploration.png", "exploitation.png", "val_loss.png",
                  "explorer/trials.csv", "explorer/exploit/best.weights.h5"):
@@ -38,5 +39,5 @@ def test_exp6_smoke_writes_table_and_resumes(exp6, tmp_path, capsys):
     log = capsys.readouterr().out
     assert f"({trials} trials already finished" in log
     assert re.search(r"\] \d+/\d+ digit", log) is None  # no trial line: nothing trained
-    assert log.count("finished earlier, loaded") == 5
+    assert log.count("finished earlier, loaded") == 6
     assert again.split("## Exploration trials")[1] == text.split("## Exploration trials")[1]
