@@ -134,6 +134,12 @@ def _baseline(name, optimizer, epochs, s, data, initial_weights, out, jit, seed)
     return curve, summary
 
 
+def _row(label: str, summary: dict, epochs: str) -> list:
+    """One line of the results table from a run's summary."""
+    return [label, summary["test_nll"], summary["best_val_nll"], epochs,
+            f"{summary['seconds'] / 60:.1f}"]
+
+
 def main(argv: list[str] | None = None) -> str:
     args = _parser().parse_args(argv)
     s = _settings(args)
@@ -194,22 +200,20 @@ def main(argv: list[str] | None = None) -> str:
             args.seed)
         fixed = _baseline(fixed_name, keras.optimizers.Adam(HAND_TUNED_LR), budget, s, data,
                           initial_weights, out, jit, args.seed)
-        rows = [[f"cosine annealing {budget} (peak {COSINE_PEAK_LR:g})", cosine[1]["test_nll"],
-                 cosine[1]["best_val_nll"], str(budget), f"{cosine[1]['seconds'] / 60:.1f}"],
-                [f"fixed {HAND_TUNED_LR:g}", fixed[1]["test_nll"], fixed[1]["best_val_nll"],
-                 str(budget), f"{fixed[1]['seconds'] / 60:.1f}"]]
+        rows = [_row(f"cosine annealing {budget} (peak {COSINE_PEAK_LR:g})", cosine[1],
+                     str(budget)),
+                _row(f"fixed {HAND_TUNED_LR:g}", fixed[1], str(budget))]
         return cosine, fixed, rows
 
     cosine, fixed, baseline_rows = baselines(epochs, f"fixed {HAND_TUNED_LR}")
-    # The paper's table 6 also trains the explorer's rates held constant for each budget.
-    scores = dict(zip(trials["rate"], trials["score"], strict=True))
-    best_rate = min(found, key=lambda rate: scores[rate])
+    # The paper's table 6 also trains the explorer's best rate held constant for each budget.
+    best_rate = explorer.ranked_rates[0]
     for budget in args.baseline_epochs:
         baseline_rows += baselines(budget, f"fixed {HAND_TUNED_LR} {budget}")[2]
         held = _baseline(f"explorer rate {best_rate:g} {budget}", keras.optimizers.Adam(best_rate),
                          budget, s, data, initial_weights, out, jit, args.seed)[1]
-        baseline_rows.append([f"explorer's best rate {best_rate:g}, constant", held["test_nll"],
-                              held["best_val_nll"], str(budget), f"{held['seconds'] / 60:.1f}"])
+        baseline_rows.append(_row(f"explorer's best rate {best_rate:g}, constant", held,
+                                  str(budget)))
 
     found_text = ", ".join(f"{r:g}" for r in found)
     rows = [

@@ -134,6 +134,7 @@ def test_search_order_scores_and_persistence(tmp_path, capsys):
     pool = _floats(refine_rates([(r, 0.1) for r in winners], offsets=range(2, -3, -1)))
     scores = {r: frame.set_index("rate").score[r] for r in pool}
     assert found == sorted(sorted(pool, key=scores.get)[:2], reverse=True)
+    assert explorer.ranked_rates == sorted(pool, key=scores.get)[:2]
     assert explorer.complete
     assert (tmp_path / "trials.csv").exists() and (tmp_path / "found_rates.json").exists()
 

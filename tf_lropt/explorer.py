@@ -128,6 +128,9 @@ class LRExplorer:
         batch_size: ``fit`` batch size for array data.
         fit_kwargs: further ``fit`` arguments.
         verbose: 0 silent, 1 one line per trial.
+
+    After ``search()``, ``found_rates`` holds the winners in exploitation order and
+    ``ranked_rates`` the same rates best score first.
     """
 
     def __init__(
@@ -195,6 +198,7 @@ class LRExplorer:
         self.verbose = verbose
         self.trials: dict[str, dict[str, Any]] = {}
         self.found_rates: list[float] = []
+        self.ranked_rates: list[float] = []
         self.complete = False
         self.exploitation_history: list[dict[str, Any]] = []
         self.trained_this_run = 0
@@ -428,6 +432,7 @@ class LRExplorer:
         return self.found_rates
 
     def _finish(self, winners: list[str]) -> None:
+        self.ranked_rates = [self.trials[k]["rate"] for k in winners]
         if self.exploitation_order == "descending":
             winners = sorted(winners, key=lambda k: -self.trials[k]["rate"])
         self.found_rates = [self.trials[k]["rate"] for k in winners]
