@@ -37,7 +37,7 @@ TABLE_1 = {
 
 
 class RobustRecipe(Recipe):
-    """RAdaBeliefW with cosine decay, weight decay off at 75 %, crop + flip + TrivialAugment + CutMix.
+    """RAdaBeliefW, cosine decay, weight decay off at 75 %, crop, flip, TrivialAugment, CutMix.
 
     The recipe of Noguchi & Yamauchi, each part hyperparameter-free or fixed once:
 
@@ -184,13 +184,21 @@ class RobustRecipe(Recipe):
         return classes[self.optimizer_name](rate, weight_decay=decay)
 
     def callbacks(self) -> list[keras.callbacks.Callback]:
-        """``[WeightDecayScheduler]`` turning decay off at 75 % of ``epochs`` (or nothing)."""
+        """``[WeightDecayScheduler]`` turning decay off at 75 % of ``epochs`` (or nothing).
+
+        On JAX, whose compiled step freezes the optimizer's float ``weight_decay`` (which
+        ``WeightDecayScheduler`` cannot drive there), a callback that sets it to 0 at the
+        same epoch and retraces the train step once.
+        """
         if not (self.weight_decay_off and self.weight_decay):
             return []
         from tf_lropt.callbacks import WeightDecayScheduler
 
-        return [WeightDecayScheduler(off_fraction=WEIGHT_DECAY_OFF_FRACTION,
-                                     total_epochs=self.epochs)]
+        scheduler = WeightDecayScheduler(off_fraction=WEIGHT_DECAY_OFF_FRACTION,
+                                         total_epochs=self.epochs)
+        if keras.backend.backend() == "jax":
+            return [_WeightDecayOffByRetracing(scheduler.off_epoch(self.epochs))]
+        return [scheduler]
 
     def augment(self, dataset: tf.data.Dataset, num_classes: int, *,
                 drop_remainder: bool = True) -> tf.data.Dataset:
@@ -265,3 +273,32 @@ class RobustRecipe(Recipe):
             "steps_per_epoch": self.steps_per_epoch,
             "batch_size": self.batch_size,
         }
+
+
+class _WeightDecayOffByRetracing(keras.callbacks.Callback):
+    """Sets ``weight_decay`` to 0 from ``off_epoch`` on and retraces the train step (JAX)."""
+
+    def __init__(self, off_epoch: int):
+        super().__init__()
+        self.off_epoch = off_epoch
+        self._configured: float | None = None
+
+    def _optimizer(self):
+        optimizer = self.model.optimizer
+        return getattr(optimizer, "inner_optimizer", optimizer)
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self._configured = self._optimizer().weight_decay
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        wanted = 0.0 if epoch >= self.off_epoch else self._configured
+        if self._optimizer().weight_decay != wanted:
+            self._optimizer().weight_decay = wanted
+            self.model.make_train_function(force=True)
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if logs is not None:
+            logs["weight_decay"] = float(self._optimizer().weight_decay or 0.0)
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        self._optimizer().weight_decay = self._configured  # the config keeps the float
