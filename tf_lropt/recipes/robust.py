@@ -36,6 +36,31 @@ TABLE_1 = {
 }
 
 
+def keras_weight_decay(optimizer: str, weight_decay: float | None) -> float | None:
+    """Keras' decoupled ``weight_decay`` for the paper's lambda: NAG's coupled decay maps to
+    ``lambda / (1 - momentum)``, the adaptive optimizers' is already decoupled; 0 is None."""
+    if not weight_decay:
+        return None
+    return weight_decay / (1 - NAG_MOMENTUM) if optimizer == "NAG" else weight_decay
+
+
+def table_2_optimizer(optimizer: str, learning_rate: Any,
+                      weight_decay: float | None) -> keras.optimizers.Optimizer:
+    """An optimizer of the paper's table 2 by name (``OPTIMIZERS``); ``learning_rate`` is a
+    float or a schedule, ``weight_decay`` the paper's lambda (see ``keras_weight_decay``)."""
+    from tf_lropt import optimizers
+
+    v.check_choice("optimizer", optimizer, OPTIMIZERS)
+    decay = keras_weight_decay(optimizer, weight_decay)
+    if optimizer == "NAG":
+        return keras.optimizers.SGD(learning_rate, momentum=NAG_MOMENTUM, nesterov=True,
+                                    weight_decay=decay)
+    classes = {"Adam": keras.optimizers.Adam, "AdamW": keras.optimizers.AdamW,
+               "RAdam": optimizers.RAdam, "AdaBelief": optimizers.AdaBelief,
+               "RAdaBeliefW": optimizers.RAdaBeliefW}
+    return classes[optimizer](learning_rate, weight_decay=decay)
+
+
 class RobustRecipe(Recipe):
     """RAdaBeliefW, cosine decay, weight decay off at 75 %, crop, flip, TrivialAugment, CutMix.
 
@@ -164,24 +189,12 @@ class RobustRecipe(Recipe):
     @property
     def keras_weight_decay(self) -> float | None:
         """The ``weight_decay`` the Keras optimizer gets (NAG: lambda / (1 - momentum))."""
-        if not self.weight_decay:
-            return None
-        if self.optimizer_name == "NAG":
-            return self.weight_decay / (1 - NAG_MOMENTUM)
-        return self.weight_decay
+        return keras_weight_decay(self.optimizer_name, self.weight_decay)
 
     def optimizer(self) -> keras.optimizers.Optimizer:
         """A new optimizer with the recipe's schedule inside."""
-        from tf_lropt import optimizers
-
-        rate, decay = self.learning_rate_schedule(), self.keras_weight_decay
-        if self.optimizer_name == "NAG":
-            return keras.optimizers.SGD(rate, momentum=NAG_MOMENTUM, nesterov=True,
-                                        weight_decay=decay)
-        classes = {"Adam": keras.optimizers.Adam, "AdamW": keras.optimizers.AdamW,
-                   "RAdam": optimizers.RAdam, "AdaBelief": optimizers.AdaBelief,
-                   "RAdaBeliefW": optimizers.RAdaBeliefW}
-        return classes[self.optimizer_name](rate, weight_decay=decay)
+        return table_2_optimizer(self.optimizer_name, self.learning_rate_schedule(),
+                                 self.weight_decay)
 
     def callbacks(self) -> list[keras.callbacks.Callback]:
         """``[WeightDecayScheduler]`` turning decay off at 75 % of ``epochs`` (or nothing).
