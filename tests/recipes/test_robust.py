@@ -113,8 +113,9 @@ def test_tf_data_pipeline_trains_digits():
     accuracy = test_accuracy(model, test)
     print(f"RobustRecipe (crop + flip, RAdaBeliefW, cosine, decay off) digits accuracy "
           f"{accuracy:.4f}")
-    # Measured 0.423: a pad-4 crop shifts an 8x8 digit by up to half its width.
-    assert accuracy >= 0.30
+    # Measured 0.423 here and 0.375 in another process (tf.data and oneDNN are not bit-exact):
+    # a pad-4 crop shifts an 8x8 digit by up to half its width. Chance is 0.10.
+    assert accuracy >= 0.25
 
     mixed = RobustRecipe(1, 1, batch_size=32, value_range=(0, 16), seed=0).augment(
         tf.data.Dataset.from_tensor_slices((x, y)), NUM_CLASSES)
