@@ -2,9 +2,10 @@
 
 Optimizers (AdaBound, WarmupAdaBound, RAdam, AdaBelief, RAdaBeliefW), learning-rate
 schedules (cyclical, cosine, one-cycle, warm-up), callbacks that drive any schedule
-during ``fit``, the LR range test, a coarse-to-fine learning-rate explorer and
-TrivialAugment / CutMix. Importing the package registers every class with Keras'
-serialization, so saved models load back without ``custom_objects``.
+during ``fit``, the LR range test, a coarse-to-fine learning-rate explorer,
+TrivialAugment / CutMix and recipes that assemble each paper's method from these parts.
+Importing the package registers every class with Keras' serialization, so saved models
+load back without ``custom_objects``.
 """
 
 __version__ = "0.1.0"
@@ -16,6 +17,7 @@ from tf_lropt import (  # noqa: E402
     lr_finder,
     optimizers,
     plot,
+    recipes,
     schedules,
 )
 from tf_lropt.explorer import LRExplorer  # noqa: E402
@@ -33,5 +35,6 @@ __all__ = [
     "lr_finder",
     "optimizers",
     "plot",
+    "recipes",
     "schedules",
 ]

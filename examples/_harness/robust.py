@@ -1,4 +1,5 @@
-"""The hyperparameter-robust recipe of the second source document (experiments 2, 3 and 4).
+"""The hyperparameter-robust recipe of Noguchi & Yamauchi (experiments 2, 3 and 4), through
+the public ``tf_lropt.recipes.RobustRecipe``.
 
 Baseline: NAG (lr 0.1, momentum 0.9, weight decay 1e-4), batch 128, 300 epochs, rate x0.1 at
 epochs 150 and 225, standard pad-4 crop + flip. The recipe adds, one at a time: cosine decay
@@ -15,12 +16,13 @@ optimizers use decoupled decay as the document does (AdamW's form, 1e-2), Adam n
 
 from __future__ import annotations
 
-import keras
-
 from _harness import cli, models, results
-from _harness.training import Method, Plan, cifar_pipeline, run_methods
+from _harness.training import Method, Plan, run_methods
+from tf_lropt.recipes import RobustRecipe
+from tf_lropt.recipes.robust import NAG_MOMENTUM, PAPER_WEIGHT_DECAY, table_2_optimizer
 
-NAG_MOMENTUM = 0.9
+__all__ = ["DEFAULT_WEIGHT_DECAY", "NAG_MOMENTUM", "SCALES", "learning_rate", "make_optimizer",
+           "recipe", "run", "step_decay"]
 
 # Scales shared by experiments 2-4: example counts, epochs, batch, ResNet width multiplier.
 SCALES = {
@@ -29,55 +31,48 @@ SCALES = {
     "smoke": dict(n_train=64, n_test=32, epochs=2, batch=32, width=0.25),
 }
 
+DEFAULT_WEIGHT_DECAY = {name: decay or None for name, decay in PAPER_WEIGHT_DECAY.items()}
+
+
+def _recipe(plan: Plan, lr: float, cosine: bool, **kwargs) -> RobustRecipe:
+    return RobustRecipe(plan.epochs, plan.steps_per_epoch, batch_size=plan.batch_size,
+                        learning_rate=lr, cosine=cosine, cutmix=False, **kwargs)
+
 
 def step_decay(lr: float, plan: Plan):
     """x0.1 at 50 % and 75 % of the run (epochs 150 and 225 of 300)."""
-    boundaries = [plan.total_steps // 2, (plan.total_steps * 3) // 4]
-    return keras.optimizers.schedules.PiecewiseConstantDecay(boundaries, [lr, lr / 10, lr / 100])
+    return _recipe(plan, lr, cosine=False).learning_rate_schedule()
 
 
 def learning_rate(lr: float, plan: Plan, cosine: bool):
-    from tf_lropt.schedules import Cosine
-
-    return Cosine(lr, plan.total_steps) if cosine else step_decay(lr, plan)
+    return _recipe(plan, lr, cosine).learning_rate_schedule()
 
 
 def make_optimizer(name: str, rate, weight_decay: float | None):
     """The optimizers of table 2 by name; ``rate`` is a float or a schedule."""
-    from tf_lropt import optimizers
-
-    if name == "NAG":
-        return keras.optimizers.SGD(rate, momentum=NAG_MOMENTUM, nesterov=True,
-                                    weight_decay=(weight_decay or 0) / (1 - NAG_MOMENTUM) or None)
-    if name == "Adam":
-        return keras.optimizers.Adam(rate)
-    classes = {"AdamW": keras.optimizers.AdamW, "RAdam": optimizers.RAdam,
-               "AdaBelief": optimizers.AdaBelief, "RAdaBeliefW": optimizers.RAdaBeliefW}
-    return classes[name](rate, weight_decay=weight_decay)
-
-
-DEFAULT_WEIGHT_DECAY = {"NAG": 1e-4, "Adam": None, "AdamW": 1e-2, "RAdam": 1e-2,
-                        "AdaBelief": 1e-2, "RAdaBeliefW": 1e-2}
+    return table_2_optimizer(name, rate, weight_decay)
 
 
 def recipe(name: str, optimizer: str, lr: float, weight_decay: float | None, *,
            cosine: bool = True, trivial_augment: bool = True, cutmix: bool = True,
            decay_off: bool = True) -> tuple[Method, object]:
     """A ``Method`` for one configuration and its input pipeline (batcher)."""
+    switches = dict(optimizer=optimizer, weight_decay=weight_decay or 0.0,
+                    trivial_augment=trivial_augment, weight_decay_off=decay_off)
 
-    def make(plan: Plan):
-        return make_optimizer(optimizer, learning_rate(lr, plan, cosine), weight_decay)
+    def planned(plan: Plan) -> RobustRecipe:
+        return RobustRecipe(plan.epochs, plan.steps_per_epoch, batch_size=plan.batch_size,
+                            learning_rate=lr, cosine=cosine, cutmix=cutmix, **switches)
 
-    def callbacks(plan: Plan) -> list:
-        if not (decay_off and weight_decay):
-            return []
-        from tf_lropt.callbacks import WeightDecayScheduler
-
-        return [WeightDecayScheduler(off_fraction=0.75)]
+    def batch(dataset, num_classes: int, batch_size: int, seed: int):
+        augmenting = RobustRecipe(1, 1, batch_size=batch_size, cutmix=cutmix, seed=seed,
+                                  **switches)
+        return augmenting.augment(dataset, num_classes)
 
     config = {"optimizer": optimizer, "lr": lr, "weight_decay": weight_decay, "cosine": cosine,
               "trivial_augment": trivial_augment, "cutmix": cutmix, "decay_off": decay_off}
-    return Method(name, make, callbacks, config), cifar_pipeline(trivial_augment, cutmix)
+    return (Method(name, lambda plan: planned(plan).optimizer(),
+                   lambda plan: planned(plan).callbacks(), config), batch)
 
 
 def run(argv: list[str] | None, description: str, experiment: str, pairs: list,
