@@ -517,8 +517,18 @@ class LRExplorer:
     def _write_predictions(self, model, test_data, predict_fn, out: str) -> None:
         x, _ = self._x_y(test_data)
         predictions = predict_fn(model, x) if predict_fn else model.predict(x, verbose=0)
-        predictions = np.asarray(predictions).reshape(len(predictions), -1)
-        np.savetxt(os.path.join(out, "predictions.csv"), predictions, delimiter=",", fmt="%.7g")
+        # A model with several outputs (a VAE's dict) predicts a dict or a list:
+        # one file per output, each row one example's output flattened.
+        if isinstance(predictions, dict):
+            named = {f"predictions_{key}.csv": value for key, value in predictions.items()}
+        elif isinstance(predictions, list | tuple):
+            named = {f"predictions_{i}.csv": value for i, value in enumerate(predictions)}
+        else:
+            named = {"predictions.csv": predictions}
+        for name, value in named.items():
+            array = np.asarray(value)
+            array = array.reshape(array.shape[0] if array.ndim else 1, -1)
+            np.savetxt(os.path.join(out, name), array, delimiter=",", fmt="%.7g")
 
     def run(self, max_epochs: int = 1000, test_data: Any = None) -> keras.Model | None:
         """``search()`` then, if it completed, ``exploit()``."""

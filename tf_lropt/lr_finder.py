@@ -98,6 +98,12 @@ class LRSuggestion:
         steepest: where the smoothed loss falls fastest against ``log(rate)``.
         min_loss_over_10: the rate of the lowest smoothed loss, divided by 10.
         monitor: the metric Smith's rule was applied to.
+        rise_unfinished: the monitored metric still improves at the last trusted
+            batch, so the test did not reach where it stops: ``max_lr`` is only a
+            lower bound; rerun with a higher ``max_lr`` or more batches.
+
+    Suggestions are read only where the smoothed curve averages a whole window
+    (see :meth:`LRRangeTestResult.trusted`) and never from partial batches.
     """
 
     base_lr: float | None
@@ -105,6 +111,7 @@ class LRSuggestion:
     steepest: float | None
     min_loss_over_10: float | None
     monitor: str
+    rise_unfinished: bool = False
 
 
 class LRRangeTestResult:
@@ -117,6 +124,9 @@ class LRRangeTestResult:
             ``1 / (1 - smoothing)`` batches.
         mode: ``"linear"`` or ``"exponential"``.
         diverged: whether the test stopped early because the loss diverged.
+        dropped_partial_batches: batches left out because they were smaller than
+            the others (the last of an epoch over arrays); ``batch_sizes`` gives
+            each batch's size, ``None`` keeps every batch.
         suggestion: an :class:`LRSuggestion`.
     """
 
@@ -130,15 +140,33 @@ class LRRangeTestResult:
         smoothing: float = 0.98,
         rise_start: float = 0.1,
         rise_stop: float = 0.9,
+        batch_sizes: Sequence[int] | None = None,
     ) -> None:
         check_range("rise_start", rise_start, 0.0, 1.0, low_open=True, high_open=True)
         check_range("rise_stop", rise_stop, rise_start, 1.0, low_open=True)
-        self.learning_rates = np.asarray(learning_rates, dtype=np.float64)
-        self.raw = {k: np.asarray(v, dtype=np.float64) for k, v in raw.items()}
+        rates = np.asarray(learning_rates, dtype=np.float64)
+        curves = {k: np.asarray(v, dtype=np.float64) for k, v in raw.items()}
+        # A partial batch (the end of an epoch) is a noisier sample: 5 examples can show
+        # accuracy 1.0 and pull every suggestion to the rate it happened to meet.
+        keep = np.ones(rates.size, dtype=bool)
+        if batch_sizes is not None:
+            sizes = np.asarray(batch_sizes, dtype=np.int64)
+            if sizes.size != rates.size:
+                raise ValueError(
+                    f"Argument `batch_sizes` must have one entry per batch ({rates.size}); "
+                    f"received {sizes.size} entries."
+                )
+            if sizes.size:
+                keep = sizes == sizes.max()
+        self.dropped_partial_batches = int(np.count_nonzero(~keep))
+        self.learning_rates = rates[keep]
+        self.raw = {k: v[keep] for k, v in curves.items()}
         self.mode = mode
         self.diverged = diverged
         self.smoothing = smoothing
-        self._half_window = _half_window(smoothing) if smoothing > 0 else 0
+        # A quarter of a short curve at most, so that whole windows remain (see trusted()).
+        self._half_window = min(_half_window(smoothing) if smoothing > 0 else 0,
+                                max((self._finite_prefix() - 1) // 4, 0))
         self.smoothed = {
             k: centered_moving_average(v, self._half_window) for k, v in self.raw.items()
         }
@@ -172,25 +200,37 @@ class LRRangeTestResult:
             return np.full(n, np.nan)
         return np.gradient(curve, np.log(self.learning_rates[:n]))
 
+    def trusted(self) -> slice:
+        """The batches whose smoothed values average a full window.
+
+        The centered window shrinks at both ends, down to the raw last batch, so
+        suggestions are read only where it is whole: ``[k, n - 1 - k]`` for the
+        half window ``k`` and the ``n`` batches before the loss stops being finite.
+        """
+        n, k = self._finite_prefix(), self._half_window
+        return slice(k, max(n - k, k))
+
     def _suggest(self, rise_start: float, rise_stop: float) -> LRSuggestion:
-        n = self._finite_prefix()
-        rates = self.learning_rates[:n]
+        window = self.trusted()
+        first = window.start
+        n = window.stop - first
+        rates = self.learning_rates[window]
         steepest = min_over_10 = base = top = None
+        unfinished = False
         if n >= 5 and "loss" in self.smoothed:
-            loss = self.smoothed["loss"][:n]
+            loss = self.smoothed["loss"][window]
             lowest = int(np.argmin(loss))
             min_over_10 = float(rates[lowest] / 10.0)
-            # Search up to the minimum only (past it the loss diverges and its
-            # fall back after a spike is no region to train in), and skip the
-            # first half window, where the average is over few batches.
-            first = min(self._half_window, lowest // 2)
-            slope = self.slope("loss")[first : lowest + 1]
+            # Search up to the minimum only: past it the loss diverges and its
+            # fall back after a spike is no region to train in.
+            slope = self.slope("loss")[window][: lowest + 1]
             if slope.size >= 2:
-                steepest = float(rates[first + int(np.nanargmin(slope))])
+                steepest = float(rates[int(np.nanargmin(slope))])
         if n >= 5:
-            curve = self.smoothed[self.monitor][:n]
+            curve = self.smoothed[self.monitor][window]
             gain = -curve if _lower_is_better(self.monitor) else curve
             peak = int(np.argmax(gain))
+            unfinished = peak == n - 1
             # The baseline is the lowest point before the peak, not the first
             # batch, whose average spans few batches and is noisy.
             start = int(np.argmin(gain[: peak + 1]))
@@ -199,7 +239,7 @@ class LRRangeTestResult:
                 segment = gain[start : peak + 1] - gain[start]
                 base = float(rates[start + int(np.argmax(segment >= rise_start * rise))])
                 top = float(rates[start + int(np.argmax(segment >= rise_stop * rise))])
-        return LRSuggestion(base, top, steepest, min_over_10, self.monitor)
+        return LRSuggestion(base, top, steepest, min_over_10, self.monitor, unfinished)
 
     def to_dataframe(self):
         """One row per batch: step, learning_rate, every raw and smoothed curve."""
@@ -307,6 +347,9 @@ class LRRangeTest(keras.callbacks.Callback):
             result's curves a centered moving average over about
             ``1 / (1 - smoothing)`` batches, which does not lag.
         restore: put the model and optimizer back afterwards.
+        epoch_batch_sizes: the size of each batch of an epoch, when known
+            (``find_lr`` passes it for arrays); the result then drops the
+            partial batches, whose values are noisier than the others.
 
     References:
         - Smith (2017), Cyclical Learning Rates for Training Neural Networks,
@@ -322,8 +365,10 @@ class LRRangeTest(keras.callbacks.Callback):
         divergence_factor: float | None = 4.0,
         smoothing: float = 0.98,
         restore: bool = True,
+        epoch_batch_sizes: Sequence[int] | None = None,
     ) -> None:
         super().__init__()
+        self.epoch_batch_sizes = None if epoch_batch_sizes is None else list(epoch_batch_sizes)
         self.min_lr, self.max_lr = _check_rate_range(min_lr, max_lr)
         self.num_steps = check_int("num_steps", num_steps, low=2)
         self.mode = check_choice("mode", mode, MODES)
@@ -337,6 +382,7 @@ class LRRangeTest(keras.callbacks.Callback):
     def _reset_records(self) -> None:
         self.learning_rates: list[float] = []
         self.history: dict[str, list[float]] = {}
+        self.batch_indices: list[int] = []
         self.diverged = False
         self._step = 0
         self._average = 0.0
@@ -368,6 +414,7 @@ class LRRangeTest(keras.callbacks.Callback):
         self.model.optimizer.learning_rate = rate
         self.model.reset_metrics()
         self.learning_rates.append(rate)
+        self.batch_indices.append(int(batch))
 
     def on_train_batch_end(self, batch, logs=None) -> None:
         for name, value in (logs or {}).items():
@@ -405,6 +452,10 @@ class LRRangeTest(keras.callbacks.Callback):
         """The recorded curves as an :class:`LRRangeTestResult`."""
         n = min(len(self.learning_rates), *(len(v) for v in self.history.values()))
         raw = {k: v[:n] for k, v in self.history.items()}
+        sizes = self.epoch_batch_sizes
+        if sizes is not None:
+            kwargs.setdefault("batch_sizes", [sizes[min(b, len(sizes) - 1)]
+                                              for b in self.batch_indices[:n]])
         return LRRangeTestResult(
             self.learning_rates[:n],
             raw,
@@ -416,12 +467,22 @@ class LRRangeTest(keras.callbacks.Callback):
         )
 
 
+def _array_batch_sizes(data: Any, batch_size: int | None) -> list[int] | None:
+    """Sizes of the batches of one epoch over ``(x, y)`` arrays; None for other data."""
+    if not (isinstance(data, tuple | list) and data):
+        return None
+    first = data[0]
+    while isinstance(first, tuple | list | dict):
+        first = next(iter(first.values())) if isinstance(first, dict) else first[0]
+    size = batch_size or 32
+    full, rest = divmod(len(first), size)
+    return [size] * full + ([rest] if rest else [])
+
+
 def _batches_per_epoch(data: Any, batch_size: int | None) -> int | None:
-    if isinstance(data, tuple | list) and data:
-        first = data[0]
-        while isinstance(first, tuple | list | dict):
-            first = next(iter(first.values())) if isinstance(first, dict) else first[0]
-        return math.ceil(len(first) / (batch_size or 32))
+    sizes = _array_batch_sizes(data, batch_size)
+    if sizes is not None:
+        return len(sizes)
     if isinstance(data, keras.utils.PyDataset):
         return len(data)
     try:
@@ -501,7 +562,8 @@ def find_lr(
         fit_epochs, steps_per_epoch = math.ceil(num_steps / per_epoch), None
     check_int("number of range-test batches", num_steps, low=2)
 
-    callback = LRRangeTest(min_lr, max_lr, num_steps, mode, divergence_factor, smoothing)
+    callback = LRRangeTest(min_lr, max_lr, num_steps, mode, divergence_factor, smoothing,
+                           epoch_batch_sizes=_array_batch_sizes(data, batch_size))
     callbacks = [callback, *fit_kwargs.pop("callbacks", [])]
     if isinstance(data, tuple | list):
         x, y = (data[0], data[1]) if len(data) > 1 else (data[0], None)
