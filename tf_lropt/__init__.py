@@ -17,6 +17,7 @@ from tf_lropt import (  # noqa: E402
     optimizers,
     plot,
     schedules,
+    search,
 )
 from tf_lropt.explorer import LRExplorer  # noqa: E402
 from tf_lropt.lr_finder import LRRangeTest, LRRangeTestResult, find_lr  # noqa: E402
@@ -34,4 +35,5 @@ __all__ = [
     "optimizers",
     "plot",
     "schedules",
+    "search",
 ]

@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import pytest
 
-from tf_lropt.explorer import LRExplorer, rate_quantum, refine_rates
+from tf_lropt.search.explorer import LRExplorer, rate_quantum, refine_rates
 
 # ------------------------------------------------------------ candidate lists
 
@@ -208,9 +208,9 @@ def test_exploitation_switches_rate_when_objective_worsens(tmp_path):
     for h in history:
         assert h["improved"] == (h["val_loss"] < best)
         best = min(best, h["val_loss"])
-    # With seed 1 this run stops early: 0.4 improves four epochs, then neither rate
+    # With seed 1 this run stops early: 0.4 improves two epochs, then neither rate
     # improves (one epoch each), a whole pass without improvement.
-    assert len(history) == 6 < 12
+    assert [h["improved"] for h in history] == [True, True, False, False]
     assert [h["rate"] for h in history[-2:]] == [0.4, 0.01]
     assert not history[-1]["improved"] and not history[-2]["improved"]
     assert explorer.best_score == pytest.approx(best)
@@ -220,6 +220,56 @@ def test_exploitation_switches_rate_when_objective_worsens(tmp_path):
     np.testing.assert_allclose(predictions, model.predict(test_x, verbose=0)[:, 0], rtol=1e-5)
     assert (tmp_path / "exploit" / "history.csv").read_text().startswith("epoch,rate,val_loss")
     assert explorer.plot_exploitation() is not None
+
+
+class _RaiseAtEpoch(keras.callbacks.Callback):
+    """Raises at the end of the chosen (0-based, global) epoch: a kill mid-exploitation."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise RuntimeError("killed")
+
+
+def test_exploitation_resumes_and_ends_as_an_uninterrupted_run(tmp_path):
+    # Shuffled batches and Adam's moments: a restart from the initial weights, a lost
+    # optimizer state or a different shuffle order would each change the curve.
+    def build(rate):
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="tanh"),
+                                  keras.layers.Dense(1)])
+        model.compile(keras.optimizers.Adam(rate), "mse", run_eagerly=True)
+        return model
+
+    train, val = _data()
+
+    def explorer(directory, *callbacks):
+        return LRExplorer(build, train, val, directory=str(directory), seed=3, batch_size=32,
+                          verbose=0, fit_kwargs={"callbacks": list(callbacks)})
+
+    rates = [0.05, 0.003]
+    whole = explorer(tmp_path / "whole")
+    expected = whole.exploit(rates=rates, max_epochs=8)
+    assert {h["rate"] for h in whole.exploitation_history} == set(rates)  # both rates used
+    with pytest.raises(RuntimeError, match="killed"):
+        explorer(tmp_path / "cut", _RaiseAtEpoch(4)).exploit(rates=rates, max_epochs=8)
+    counter = _Counter()
+    resumed = explorer(tmp_path / "cut", counter)
+    model = resumed.exploit(rates=rates, max_epochs=8)
+    assert counter.fits == len(whole.exploitation_history) - 4  # epochs 5.. only
+    assert resumed.exploitation_history == whole.exploitation_history
+    assert resumed.best_score == whole.best_score
+    for a, b in zip(model.get_weights(), expected.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    # A finished run is not trained again; other rates start over.
+    again = _Counter()
+    explorer(tmp_path / "cut", again).exploit(rates=rates, max_epochs=8)
+    assert again.fits == 0
+    other = _Counter()
+    explorer(tmp_path / "cut", other).exploit(rates=[0.01], max_epochs=2)
+    assert other.fits == 2
 
 
 def test_exploitation_writes_predictions_of_a_model_with_dict_outputs(tmp_path):

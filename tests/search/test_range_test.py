@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from tf_lropt.lr_finder import (
+from tf_lropt.search.range_test import (
     LRRangeTest,
     LRRangeTestResult,
     centered_moving_average,
