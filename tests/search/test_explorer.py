@@ -145,8 +145,20 @@ def test_search_order_scores_and_persistence(tmp_path, capsys):
 SMALL = dict(coarse_lrs=(0.3, 0.1), top_k=1, refine_offsets=range(1, -2, -1), verbose=0)
 
 
+def test_local_and_keras_tuner_engines_find_the_same(tmp_path):
+    local = _explorer(tmp_path / "local", engine="local", **SMALL)
+    tuned = _explorer(tmp_path / "tuner", engine="keras_tuner", **SMALL)
+    assert local.search() == tuned.search() and local.ranked_rates == tuned.ranked_rates
+    columns = ["rate", "digit", "score", "best_epoch", "epochs"]
+    assert local.trials_dataframe()[columns].equals(tuned.trials_dataframe()[columns])
+    assert (tmp_path / "tuner" / "keras_tuner" / "oracle.json").exists()
+    assert not (tmp_path / "local" / "keras_tuner").exists()
+
+
 @pytest.mark.backend_agnostic
-def test_resume_after_interruption_does_not_retrain_finished_trials(tmp_path):
+@pytest.mark.parametrize("engine", ["local", "keras_tuner"])
+def test_resume_after_interruption_does_not_retrain_finished_trials(tmp_path, engine):
+    SMALL = {**globals()["SMALL"], "engine": engine}
     reference = _explorer(tmp_path / "uninterrupted", **SMALL)
     expected = reference.search()
     total = len(reference.trials)

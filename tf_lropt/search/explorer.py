@@ -99,6 +99,11 @@ class LRExplorer:
         batch_size: ``fit`` batch size for array data.
         fit_kwargs: further ``fit`` arguments.
         verbose: 0 silent, 1 one line per trial.
+        engine: who runs exploration: ``"keras_tuner"`` (an ``ExplorerOracle``
+            and ``ExplorerTuner`` in ``directory/keras_tuner``; parallel workers,
+            see :mod:`tf_lropt.search.tuner`), ``"local"`` (a loop in this process,
+            no dependency) or ``"auto"`` (KerasTuner when it is installed). Both
+            train the same trials in the same order and write the same records.
 
     After ``search()``, ``found_rates`` holds the winners in exploitation order and
     ``ranked_rates`` the same rates best score first.
@@ -124,6 +129,7 @@ class LRExplorer:
         batch_size: int | None = None,
         fit_kwargs: dict[str, Any] | None = None,
         verbose: int = 1,
+        engine: str = "auto",
     ) -> None:
         if not callable(build_model):
             raise ValueError(f"Argument `build_model` must be callable; received {build_model!r}.")
@@ -167,6 +173,7 @@ class LRExplorer:
         self.batch_size = batch_size
         self.fit_kwargs = dict(fit_kwargs or {})
         self.verbose = verbose
+        self.engine = check_choice("engine", engine, ("auto", "keras_tuner", "local"))
         self.trials: dict[str, dict[str, Any]] = {}
         self.found_rates: list[float] = []
         self.ranked_rates: list[float] = []
@@ -206,8 +213,8 @@ class LRExplorer:
             json.dump(data, f, indent=1)
         os.replace(partial, path)
 
-    def _check_config(self) -> None:
-        config = {
+    def _config(self) -> dict[str, Any]:
+        return {
             "objective": self.objective,
             "direction": self.direction,
             "coarse_lrs": [rate_key(r) for r in self.coarse_lrs],
@@ -217,6 +224,9 @@ class LRExplorer:
             "refine_offsets": self.refine_offsets,
             "seed": self.seed,
         }
+
+    def _check_config(self) -> None:
+        config = self._config()
         path = os.path.join(self.directory, "explorer.json")
         if os.path.exists(path):
             with open(path) as f:
@@ -334,7 +344,7 @@ class LRExplorer:
                 flush=True,
             )
         started = time.time()
-        seconds: list[float] = []
+        self._seconds: list[float] = []
         if not self.trials:
             objective_data = self.val_data if self.objective.startswith("val_") else \
                 self.train_data
@@ -342,24 +352,62 @@ class LRExplorer:
                                  self.objective, "objective", self.batch_size)
             keras.backend.clear_session(free_memory=False)
         self.complete = False
-        while True:
-            point = search_point(self.coarse_lrs, self.digits, self.top_k, self.refine_offsets,
-                                 self.direction, self._scores())
-            if point.complete:
-                break
-            if not self._budget_left(started):
-                self._finish(rank(self.trials, self._scores(), self.direction)[: self.top_k])
-                return self.found_rates
-            rate, quantum = point.missing[0]
-            record = self._run_trial(rate, quantum, point.digit)
-            self.trials[record["key"]] = record
-            self.trained_this_run += 1
-            seconds.append(record["seconds"])
-            total = min(self.worst_case_trials(), self.max_trials or math.inf)
-            self._report(record, len(self.trials), int(total), seconds)
-        self.complete = True
-        self._finish(point.winners)
+        if self._uses_keras_tuner():
+            self._search_on_keras_tuner(started)
+        else:
+            while True:
+                point = self._point()
+                if point.complete or not self._budget_left(started):
+                    break
+                rate, quantum = point.missing[0]
+                self._trial_done(self._run_trial(rate, quantum, point.digit))
+        point = self._point()
+        self.complete = point.complete
+        self._finish(point.winners if point.complete else
+                     rank(self.trials, self._scores(), self.direction)[: self.top_k])
         return self.found_rates
+
+    def _point(self):
+        return search_point(self.coarse_lrs, self.digits, self.top_k, self.refine_offsets,
+                            self.direction, self._scores())
+
+    def _trial_done(self, record: dict[str, Any]) -> None:
+        self.trials[record["key"]] = record
+        self.trained_this_run += 1
+        self._seconds.append(record["seconds"])
+        total = min(self.worst_case_trials(), self.max_trials or math.inf)
+        self._report(record, len(self.trials), int(total), self._seconds)
+
+    def _uses_keras_tuner(self) -> bool:
+        if self.engine != "auto":
+            return self.engine == "keras_tuner"
+        try:
+            import keras_tuner  # noqa: F401
+        except ImportError:
+            return False
+        return True
+
+    def _search_on_keras_tuner(self, started: float) -> None:
+        from tf_lropt.search.tuner import ExplorerOracle, ExplorerTuner, TrialError
+
+        deadline = None if self.time_budget is None else started + self.time_budget
+        oracle = ExplorerOracle(self._config(),
+                                self._scores(), self.max_trials, deadline)
+        tuner = ExplorerTuner(self, oracle, self.directory)
+        try:
+            tuner.search(verbose=0)
+        except TrialError as error:
+            raise error.__cause__ from None
+        self._load_trials()  # what other processes sharing the directory wrote
+        if tuner.oracle is oracle:  # the chief, or a single process: it knows every score
+            for trial in oracle.trials.values():
+                values = trial.hyperparameters.values
+                if values["rate"] not in self.trials and trial.score is not None:
+                    self.trials[values["rate"]] = {
+                        "key": values["rate"], "rate": float(values["rate"]),
+                        "quantum": values["quantum"], "digit": int(values["digit"]),
+                        "score": float(trial.score), "best_epoch": None,
+                        "epochs": self.epochs_per_trial, "seconds": math.nan, "curve": []}
 
     def _finish(self, winners: list[str]) -> None:
         self.ranked_rates = [self.trials[k]["rate"] for k in winners]
