@@ -29,15 +29,16 @@ rate, as in the paper (table 5); ``exploitation_order="score"`` orders by score.
 
 Persistence: each finished trial is a JSON file in ``directory/trials``, written
 at once (atomically). Candidate generation is a deterministic function of the
-finished trials, so running the same explorer on the same directory replays the
-search and trains only the missing trials. Exploitation, one continuing run, is
-not resumed: called again, it starts over from the initial weights.
+finished trials (:func:`tf_lropt.search.candidates.search_point`), so running the
+same explorer on the same directory replays the search and trains only the
+missing trials. Exploitation saves its whole state after every epoch and
+continues from it when called again (see :meth:`LRExplorer.exploit`).
 
-Why not KerasTuner's Oracle: the digits are barriers (a digit's candidates depend
-on every score of the previous digit) and exploitation trains one continuing
-model rather than independent trials; neither maps onto the Oracle's
-trial-at-a-time ``populate_space``. A small JSON store keeps the package free of
-that dependency and makes resuming exact.
+Engines: with KerasTuner installed, exploration runs on it
+(:mod:`tf_lropt.search.tuner`): its Oracle answers ``IDLE`` at a digit's barrier,
+so the trials of a digit can run side by side in KerasTuner's distributed mode;
+the finished JSON records are the Oracle's known scores, so directories written
+by the explorer's own loop (``engine="local"``) are resumed by either engine.
 
 References:
     - Fujiwara, T. (2023). A program development: anyone can obtain a good
