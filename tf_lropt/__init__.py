@@ -19,6 +19,7 @@ from tf_lropt import (  # noqa: E402
     plot,
     recipes,
     schedules,
+    search,
 )
 from tf_lropt.explorer import LRExplorer  # noqa: E402
 from tf_lropt.lr_finder import LRRangeTest, LRRangeTestResult, find_lr  # noqa: E402
@@ -37,4 +38,5 @@ __all__ = [
     "plot",
     "recipes",
     "schedules",
+    "search",
 ]

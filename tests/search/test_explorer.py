@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import pytest
 
-from tf_lropt.explorer import LRExplorer, rate_quantum, refine_rates
+from tf_lropt.search.explorer import LRExplorer, rate_quantum, refine_rates
 
 # ------------------------------------------------------------ candidate lists
 
@@ -40,12 +40,15 @@ def test_paper_third_digit_lists_from_00007_and_00004():
     assert rates == expected
     # The paper's winners are on these lists, written exactly.
     assert 0.00041 in rates and 0.00038 in rates
-    assert all(repr(r) == f"{r:.5f}".rstrip("0") or len(repr(r)) <= 8 for r in rates)
+    # Exact decimals at the third digit's place, and floats that print as written.
+    exact = refine_rates([(0.0007, 0.0001)], offsets=(4, 0, -10))
+    assert [format(r, "f") for r in exact] == ["0.00074", "0.0007", "0.0006"]
+    assert [repr(r) for r in rates] == [f"{r:.5f}".rstrip("0") for r in expected]
 
 
 @pytest.mark.backend_agnostic
 def test_rounding_leaves_no_float_noise():
-    assert 0.0001 * 3 == pytest.approx(0.0003) and repr(0.0001 * 3) != "0.0003"
+    # Naive float arithmetic would give 0.00034000000000000002 and 0.00030000000000000003.
     rates = _floats(refine_rates([(0.0003, 0.0001)], offsets=range(4, -4, -1)))
     assert [repr(r) for r in rates] == ["0.00034", "0.00033", "0.00032", "0.00031", "0.0003",
                                         "0.00029", "0.00028", "0.00027"]
@@ -142,8 +145,20 @@ def test_search_order_scores_and_persistence(tmp_path, capsys):
 SMALL = dict(coarse_lrs=(0.3, 0.1), top_k=1, refine_offsets=range(1, -2, -1), verbose=0)
 
 
+def test_local_and_keras_tuner_engines_find_the_same(tmp_path):
+    local = _explorer(tmp_path / "local", engine="local", **SMALL)
+    tuned = _explorer(tmp_path / "tuner", engine="keras_tuner", **SMALL)
+    assert local.search() == tuned.search() and local.ranked_rates == tuned.ranked_rates
+    columns = ["rate", "digit", "score", "best_epoch", "epochs"]
+    assert local.trials_dataframe()[columns].equals(tuned.trials_dataframe()[columns])
+    assert (tmp_path / "tuner" / "keras_tuner" / "oracle.json").exists()
+    assert not (tmp_path / "local" / "keras_tuner").exists()
+
+
 @pytest.mark.backend_agnostic
-def test_resume_after_interruption_does_not_retrain_finished_trials(tmp_path):
+@pytest.mark.parametrize("engine", ["local", "keras_tuner"])
+def test_resume_after_interruption_does_not_retrain_finished_trials(tmp_path, engine):
+    SMALL = {**globals()["SMALL"], "engine": engine}
     reference = _explorer(tmp_path / "uninterrupted", **SMALL)
     expected = reference.search()
     total = len(reference.trials)
@@ -205,8 +220,11 @@ def test_exploitation_switches_rate_when_objective_worsens(tmp_path):
     for h in history:
         assert h["improved"] == (h["val_loss"] < best)
         best = min(best, h["val_loss"])
-    if len(history) < 12:  # stopped: the last two epochs (one per rate) brought nothing
-        assert not history[-1]["improved"] and not history[-2]["improved"]
+    # With seed 1 this run stops early: 0.4 improves two epochs, then neither rate
+    # improves (one epoch each), a whole pass without improvement.
+    assert [h["improved"] for h in history] == [True, True, False, False]
+    assert [h["rate"] for h in history[-2:]] == [0.4, 0.01]
+    assert not history[-1]["improved"] and not history[-2]["improved"]
     assert explorer.best_score == pytest.approx(best)
     # The returned model carries the best weights; predictions were written for them.
     assert model.evaluate(*_data()[1], verbose=0) == pytest.approx(best, rel=1e-5)
@@ -214,6 +232,79 @@ def test_exploitation_switches_rate_when_objective_worsens(tmp_path):
     np.testing.assert_allclose(predictions, model.predict(test_x, verbose=0)[:, 0], rtol=1e-5)
     assert (tmp_path / "exploit" / "history.csv").read_text().startswith("epoch,rate,val_loss")
     assert explorer.plot_exploitation() is not None
+
+
+class _RaiseAtEpoch(keras.callbacks.Callback):
+    """Raises at the end of the chosen (0-based, global) epoch: a kill mid-exploitation."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise RuntimeError("killed")
+
+
+def test_exploitation_resumes_and_ends_as_an_uninterrupted_run(tmp_path):
+    # Shuffled batches and Adam's moments: a restart from the initial weights, a lost
+    # optimizer state or a different shuffle order would each change the curve.
+    def build(rate):
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="tanh"),
+                                  keras.layers.Dense(1)])
+        model.compile(keras.optimizers.Adam(rate), "mse", run_eagerly=True)
+        return model
+
+    train, val = _data()
+
+    def explorer(directory, *callbacks):
+        return LRExplorer(build, train, val, directory=str(directory), seed=3, batch_size=32,
+                          verbose=0, fit_kwargs={"callbacks": list(callbacks)})
+
+    rates = [0.05, 0.003]
+    whole = explorer(tmp_path / "whole")
+    expected = whole.exploit(rates=rates, max_epochs=8)
+    assert {h["rate"] for h in whole.exploitation_history} == set(rates)  # both rates used
+    with pytest.raises(RuntimeError, match="killed"):
+        explorer(tmp_path / "cut", _RaiseAtEpoch(4)).exploit(rates=rates, max_epochs=8)
+    counter = _Counter()
+    resumed = explorer(tmp_path / "cut", counter)
+    model = resumed.exploit(rates=rates, max_epochs=8)
+    assert counter.fits == len(whole.exploitation_history) - 4  # epochs 5.. only
+    assert resumed.exploitation_history == whole.exploitation_history
+    assert resumed.best_score == whole.best_score
+    for a, b in zip(model.get_weights(), expected.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    # A finished run is not trained again; other rates start over.
+    again = _Counter()
+    explorer(tmp_path / "cut", again).exploit(rates=rates, max_epochs=8)
+    assert again.fits == 0
+    other = _Counter()
+    explorer(tmp_path / "cut", other).exploit(rates=[0.01], max_epochs=2)
+    assert other.fits == 2
+
+
+def test_exploitation_writes_predictions_of_a_model_with_dict_outputs(tmp_path):
+    # The README's VAE predicts a dict; each output goes to its own CSV.
+    def build(rate):
+        inputs = keras.Input((4,))
+        outputs = {"mean": keras.layers.Dense(1)(inputs), "code": keras.layers.Dense(3)(inputs)}
+        model = keras.Model(inputs, outputs)
+        model.compile(keras.optimizers.SGD(rate), loss={"mean": "mse", "code": None},
+                      run_eagerly=True)
+        return model
+
+    train, val = _data()
+    explorer = LRExplorer(build, (train[0], {"mean": train[1]}), (val[0], {"mean": val[1]}),
+                          directory=str(tmp_path), batch_size=32, verbose=0)
+    model = explorer.exploit(rates=[0.05], max_epochs=2, test_data=(val[0],))
+    expected = model.predict(val[0], verbose=0)
+    for key, width in (("mean", 1), ("code", 3)):
+        written = np.loadtxt(tmp_path / "exploit" / f"predictions_{key}.csv", delimiter=",",
+                             ndmin=2)
+        assert written.shape == (64, width)
+        np.testing.assert_allclose(written, expected[key].reshape(64, width), rtol=1e-5,
+                                   atol=1e-6)
 
 
 def test_plot_exploration_one_panel_per_digit(tmp_path):

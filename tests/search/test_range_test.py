@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from tf_lropt.lr_finder import (
+from tf_lropt.search.range_test import (
     LRRangeTest,
     LRRangeTestResult,
     centered_moving_average,
@@ -98,6 +98,49 @@ def test_loss_is_monitored_without_accuracy_and_flat_curve_gives_none():
     assert flat.suggestion.base_lr is None and flat.suggestion.max_lr is None
     with pytest.raises(ValueError, match="no usable range"):
         flat.to_schedule(10)
+
+
+@pytest.mark.backend_agnostic
+def test_partial_batches_are_dropped_and_do_not_move_suggestions():
+    clean = _synthetic_result()
+    rates, raw = clean.learning_rates, clean.raw
+    # One 5-example batch after every 20 full ones, at accuracy 1.0 and loss 0: lucky
+    # samples that, kept, would each look like the best point of the curve.
+    spots = np.arange(19, rates.size, 20)
+    sizes = np.full(rates.size, 128)
+    sizes[spots] = 5
+    accuracy, loss = raw["accuracy"].copy(), raw["loss"].copy()
+    accuracy[spots], loss[spots] = 1.0, 0.0
+    noisy = LRRangeTestResult(rates, {"loss": loss, "accuracy": accuracy}, "exponential",
+                              True, smoothing=0.9, batch_sizes=sizes)
+    assert noisy.dropped_partial_batches == spots.size
+    np.testing.assert_array_equal(noisy.learning_rates, np.delete(rates, spots))
+    kept = LRRangeTestResult(np.delete(rates, spots),
+                             {k: np.delete(v, spots) for k, v in raw.items()},
+                             "exponential", True, smoothing=0.9)
+    assert noisy.suggestion == kept.suggestion
+    with pytest.raises(ValueError, match="batch_sizes"):
+        LRRangeTestResult(rates, raw, "exponential", True, batch_sizes=sizes[:-1])
+
+
+@pytest.mark.backend_agnostic
+def test_suggestions_ignore_the_shrinking_window_at_the_end():
+    # Accuracy rises steadily, and the last raw batch alone jumps to 1.0. The centred
+    # average shrinks to that batch at the edge; a suggestion read there would be the
+    # last rate. Read from whole windows, the rise is unfinished at the trusted end.
+    rates = np.geomspace(1e-3, 1.0, 60)
+    accuracy = np.linspace(0.1, 0.7, 60)
+    accuracy[-1] = 1.0
+    result = LRRangeTestResult(rates, {"loss": 2.0 - accuracy, "accuracy": accuracy},
+                               "exponential", False, smoothing=0.9)
+    window = result.trusted()
+    assert window == slice(5, 55)
+    s = result.suggestion
+    assert s.max_lr < rates[-1] and s.steepest < rates[-1]
+    assert rates[window.start] < s.max_lr <= rates[window.stop - 1] and s.rise_unfinished
+    # 90 % of the rise, read inside the trusted window.
+    assert s.max_lr in rates[40:55]
+    assert not _synthetic_result().suggestion.rise_unfinished
 
 
 @pytest.mark.backend_agnostic
@@ -211,6 +254,10 @@ def test_accuracy_rule_on_digits_falls_in_known_good_range():
     result = find_lr(model, (x, y), 1e-3, 100.0, epochs=4, batch_size=32, mode="exponential")
     s = result.suggestion
     assert s.monitor == "accuracy" and result.diverged
+    # 1,797 = 56 x 32 + 5: batch 56 of each 57-batch epoch holds 5 examples; every one
+    # the test reached (it diverges in the fourth epoch) is dropped.
+    recorded = len(result.learning_rates) + result.dropped_partial_batches
+    assert result.dropped_partial_batches == (recorded + 1) // 57 >= 3
     # Two epochs of plain SGD on this MLP reach >= 80 % accuracy for rates 0.1-1 and
     # stay near chance below 0.01 or above ~3.
     assert 0.005 <= s.base_lr < s.max_lr <= 1.0
