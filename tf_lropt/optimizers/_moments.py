@@ -71,7 +71,7 @@ def _inverse_minus_inverse_expm1(a):
     small_squared = ops.square(small)
     series = ops.zeros_like(a)
     for coefficient in reversed(_G_SERIES[1:]):
-        series = (coefficient - small_squared * series)
+        series = coefficient - small_squared * series
     series = 0.5 - small * (_G_SERIES[0] - small_squared * series)
     large = ops.maximum(a, 1.0)
     return ops.where(a <= 1.0, series, 1.0 / large - 1.0 / ops.expm1(large))
