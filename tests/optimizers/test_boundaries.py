@@ -1,6 +1,7 @@
 """Regime boundaries checked by hand-computable numbers: RAdam's first rectified
-step for both thresholds, AdaBound's bounds at t = 1, the warm-up cap against the
-lower bound, no NaN in the first steps, and a schedule that starts at 0."""
+step for both thresholds (and, in float32, at every beta_2 against float64),
+AdaBound's bounds at t = 1, the warm-up cap against the lower bound, no NaN in the
+first steps, and a schedule that starts at 0."""
 
 from __future__ import annotations
 
@@ -11,9 +12,15 @@ import numpy as np
 import pytest
 from keras import ops
 
+from tests._xla import xla_compiled
 from tests.optimizers.cases import CASES, PARAMS
-from tests.reference.optimizers import radam_rho
-from tf_lropt.optimizers import AdaBelief, AdaBound, RAdaBeliefW, RAdam, WarmupAdaBound
+from tests.reference.optimizers import (
+    radam_first_rectified_step,
+    radam_r,
+    radam_rho,
+    radam_rho_exact,
+)
+from tf_lropt.optimizers import AdaBelief, AdaBound, RAdaBeliefW, RAdam, WarmupAdaBound, _moments
 
 pytestmark = pytest.mark.backend_agnostic
 
@@ -44,6 +51,81 @@ def test_first_rectified_step(optimizer_class, threshold, first_rectified):
     # No update at all before the first rectified step, then a step against the gradient.
     np.testing.assert_array_equal(history[first_rectified - 2], [0.0, 0.0])
     assert history[-1][0] < 0.0 < history[-1][1]
+
+
+# beta_2 from Adam's 0.9 to 0.99999: above 0.9998 a float32 rho_t computed as
+# rho_inf - 2 t beta_2^t / (1 - beta_2^t) rectified one step early (rho_4 = 4.0 and
+# rho_5 = 5.0 for the exact 3.99975 and 4.9996 at 0.9999), and r_t was 2e-4 to 9e-3 off.
+BETA_2_GRID = [0.9, 0.99, 0.999, 0.9998, 0.9999, 0.99995, 0.99999]
+# Every early step, then steps spread to 3e6, where rho_t approaches rho_inf.
+RECTIFICATION_STEPS = np.unique(np.concatenate(
+    [np.arange(1, 3001), np.geomspace(3000, 3e6, 300).round()])).astype("float32")
+
+
+@pytest.mark.parametrize("beta_2", BETA_2_GRID)
+def test_float64_reference_rho_is_exact(beta_2):
+    # radam_rho subtracts numbers near 2 / (1 - beta_2) too, but float64 has the digits.
+    for t in [*range(1, 12), 50, 500]:
+        assert radam_rho(t, beta_2) == pytest.approx(float(radam_rho_exact(t, beta_2)), rel=1e-9)
+
+
+@pytest.mark.parametrize("xla", [False, True], ids=["eager", "xla"])
+@pytest.mark.parametrize("sma_threshold", [4.0, 5.0])
+@pytest.mark.parametrize("beta_2", BETA_2_GRID)
+def test_rectification_scalars_match_float64(beta_2, sma_threshold, xla):
+    """In float32, eager and XLA: the rectified steps are exactly the float64 ones, and
+    r_t and the step sizes of both regimes are within 1e-6 relative (~8 ulps)."""
+    lr, beta_1 = 1e-3, 0.9
+
+    def scalars(step):
+        is_rectified, r_t = _moments.rectification(step, beta_2, sma_threshold)
+        adaptive, plain = _moments.rectified_step_sizes(
+            lr, step, beta_1, beta_2, sma_threshold, degenerate_to_sgd=True)
+        return is_rectified, r_t, adaptive, plain
+
+    evaluate = xla_compiled(scalars) if xla else scalars
+    is_rectified, r_t, adaptive, plain = (
+        np.asarray(ops.convert_to_numpy(x), "float64")
+        for x in evaluate(ops.convert_to_tensor(RECTIFICATION_STEPS)))
+    t = RECTIFICATION_STEPS.astype("float64")
+    rectified = np.array([radam_rho(int(i), beta_2) >= sma_threshold for i in t])
+    np.testing.assert_array_equal(is_rectified.astype(bool), rectified)
+    assert t[np.argmax(is_rectified)] == radam_first_rectified_step(beta_2, sma_threshold)
+    r_want = np.array([radam_r(int(i), beta_2) if ok else 0.0
+                       for i, ok in zip(t, rectified, strict=True)])
+    np.testing.assert_allclose(r_t[rectified], r_want[rectified], rtol=1e-6)
+    correction_1, correction_2 = 1 - beta_1**t, 1 - beta_2**t
+    np.testing.assert_allclose(
+        adaptive, np.where(rectified, lr * r_want * np.sqrt(correction_2) / correction_1, 0.0),
+        rtol=1e-6, atol=0)
+    np.testing.assert_allclose(plain, np.where(rectified, 0.0, lr / correction_1),
+                               rtol=1e-6, atol=0)
+
+
+@pytest.mark.parametrize("xla", [False, True], ids=["eager", "xla"])
+@pytest.mark.parametrize("sma_threshold", [4.0, 5.0])
+@pytest.mark.parametrize("beta_2", [0.999, 0.9998, 0.9999, 0.99999])
+@pytest.mark.parametrize("case_id", ["radam_no_sgd", "adabelief_rectify", "radabeliefw"])
+def test_first_rectified_steps_follow_float64(case_id, beta_2, sma_threshold, xla):
+    """Whole optimizers in float32: no update before float64's first rectified step,
+    then the same steps to 2e-6 relative."""
+    if xla and keras.backend.backend() != "tensorflow":
+        pytest.skip("a stateful optimizer.apply compiles with tf.function only")
+    [case] = [c for c in CASES if c.id == case_id]
+    overrides = {"beta_2": beta_2, "sma_threshold": sma_threshold, "degenerate_to_sgd": False}
+    optimizer, reference = case.factory(**overrides), case.reference(**overrides)
+    variable = keras.Variable(np.zeros(3, "float32"))
+    apply = lambda g: optimizer.apply([g], [variable])  # noqa: E731
+    apply = xla_compiled(apply) if xla else apply
+    gradient = np.array([0.5, -2.0, 1e-3], "float32")
+    first = radam_first_rectified_step(beta_2, sma_threshold)
+    expected = [np.zeros(3)]
+    for t in range(1, first + 4):
+        apply(ops.convert_to_tensor(gradient))
+        expected = reference.step(expected, [gradient], 1e-3)
+        got = ops.convert_to_numpy(variable)
+        assert np.any(got != 0.0) == (t >= first), f"step {t}, first rectified {first}"
+        np.testing.assert_allclose(got, expected[0], rtol=2e-6, atol=0, err_msg=f"step {t}")
 
 
 @pytest.mark.parametrize("threshold", [4.0, 5.0])

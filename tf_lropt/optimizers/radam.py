@@ -39,7 +39,14 @@ class RAdam(AdaptiveOptimizer):
     first rectified step is 6 with ``sma_threshold=5`` and 5 with ``sma_threshold=4``.
     Before it, the source document, PyTorch and optax take the SGD step
     (``degenerate_to_sgd=True``); the current official code skips the update
-    (``degenerate_to_sgd=False``). Weight decay is the base class' decoupled one.
+    (``degenerate_to_sgd=False``). Weight decay is the base class' decoupled one,
+    ``w -= lr weight_decay w`` before every update. Keras applies it at the skipped
+    steps too, while the official code decays only when it updates: with
+    ``weight_decay`` and ``degenerate_to_sgd=False`` the weights here are decayed by
+    ``(1 - lr weight_decay)`` once more for each skipped step (5 with the defaults),
+    so that combination does not reproduce the official code.
+    ``rho_t`` and ``r_t`` are computed without cancellation, so in float32 the first
+    rectified step and ``r_t`` are the float64 ones at every ``beta_2``.
 
     Args:
         learning_rate: float, `LearningRateSchedule` or callable. Defaults to 1e-3.

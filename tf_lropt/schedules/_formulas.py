@@ -22,7 +22,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-import keras
+import numpy as np
 from keras import ops
 
 CYCLICAL_MODES = ("triangular", "triangular2", "exp_range")
@@ -36,10 +36,12 @@ def as_float_step(step: Any) -> Any:
 
 
 def cycle_and_position(step: Any, step_size_up: float, step_size_down: float) -> tuple[Any, Any]:
-    """Returns ``(cycle, x)`` for the iteration ``step`` (counted from 0).
+    """Returns ``(cycle, 1 - x)`` for the iteration ``step`` (counted from 0).
 
     ``cycle`` starts at 1. ``x`` is Smith's ``|i/step_size - 2*cycle + 1|``:
-    1 at a cycle minimum and 0 at the maximum. With ``step_size_down`` different
+    1 at a cycle minimum and 0 at the maximum; ``1 - x``, the height in the cycle,
+    is returned from exact step differences rather than as ``1 - x``, which would
+    lose the digits of the small heights next to a minimum. With ``step_size_down`` different
     from ``step_size_up`` the rise and the fall have different lengths.
     The position inside the cycle is taken with ``mod`` in step units, which is
     exact for integer steps, so cycle boundaries land on exact iterations.
@@ -50,22 +52,34 @@ def cycle_and_position(step: Any, step_size_up: float, step_size_down: float) ->
     cycle = (i - position) / cycle_length + 1.0
     rising = position / step_size_up
     falling = (cycle_length - position) / step_size_down
-    height = ops.where(position <= step_size_up, rising, falling)
-    return cycle, 1.0 - height
+    return cycle, ops.where(position <= step_size_up, rising, falling)
 
 
-def window(x: Any, shape: str) -> Any:
+def raised_cosine(fraction: Any) -> Any:
+    """``(1 - cos(pi f)) / 2``: 0 at ``f = 0``, 1 at ``f = 1``, a half cosine between.
+
+    Computed as ``sin(pi f / 2)**2``, the same number without cancellation near
+    ``f = 0``: there the textbook ``(1 + cos(pi x)) / 2`` at ``x = 1 - f`` is the
+    difference of two numbers near 1 and keeps only a fraction of its float32 digits
+    (9 % relative error at the last of 5000 cosine steps). ``f`` itself must then come
+    from a difference of exact step counts, ``(end - t) / length``, not as ``1 - x``.
+    """
+    return ops.square(ops.sin(0.5 * math.pi * fraction))
+
+
+def window(height: Any, shape: str) -> Any:
     """The cycle's window ``w(x)`` for ``x`` in ``[0, 1]``; ``w(0) = 1``, ``w(1) = 0``.
 
     triangular: ``max(0, 1 - x)`` (Bartlett, Smith's choice); welch: ``1 - x**2``
-    (parabolic); hann: ``(1 + cos(pi * x)) / 2`` (the raised sine).
+    (parabolic); hann: ``(1 + cos(pi * x)) / 2`` (the raised sine). Each is computed
+    from ``height = 1 - x`` without cancellation near ``x = 1``.
     """
     if shape == "triangular":
-        return ops.maximum(0.0, 1.0 - x)
+        return ops.maximum(0.0, height)
     if shape == "welch":
-        return 1.0 - ops.square(x)
+        return height * (2.0 - height)
     if shape == "hann":
-        return 0.5 * (1.0 + ops.cos(math.pi * x))
+        return raised_cosine(height)
     raise ValueError(f"Unknown window shape {shape!r}; valid: {WINDOW_SHAPES}.")
 
 
@@ -99,16 +113,48 @@ def cyclical(
     ``"cycle"`` and the float global iteration (from 0) when it is
     ``"iterations"``.
     """
-    cycle, x = cycle_and_position(step, step_size_up, step_size_down)
+    cycle, height = cycle_and_position(step, step_size_up, step_size_down)
     argument = cycle if scale_mode == "cycle" else as_float_step(step)
     scale = ops.cast(scale_fn(argument), "float32")
-    return low + (high - low) * window(x, shape) * scale
+    return low + (high - low) * window(height, shape) * scale
 
 
 def linear_warmup(step: Any, warmup_steps: float, start: Any, target: Any) -> Any:
     """Linear ramp from ``start`` at step 0 to ``target`` at ``warmup_steps``."""
     fraction = ops.minimum(as_float_step(step) / warmup_steps, 1.0)
     return start + (target - start) * fraction
+
+
+def _double_float(values: list[float]) -> tuple[Any, Any]:
+    """Float64 numbers as float32 pairs ``high + low`` (``high`` rounded, ``low`` the rest)."""
+    high = np.asarray(values, "float32")
+    low = (np.asarray(values, "float64") - high).astype("float32")
+    return ops.convert_to_tensor(high), ops.convert_to_tensor(low)
+
+
+def _restart_position(t: Any, restart_steps: float, restart_mult: float, length: float):
+    """SGDR's period of the cosine step ``t`` in ``[0, length]``: ``(k, remaining)``.
+
+    ``k`` counts periods from 0, period ``k`` lasting ``restart_steps * restart_mult**k``
+    steps; ``remaining`` is the fraction of period ``k`` still ahead of ``t``. Period
+    ends are exact sums in float64, kept as float32 pairs, so both the period of a step
+    next to a boundary and the few steps left before it are right to float32 precision.
+    (Keras' ``CosineDecayRestarts`` finds the period with ``log`` in float32.)
+    """
+    if restart_mult == 1.0:  # equal periods: exact with ``mod`` for integer steps
+        position = ops.mod(t, restart_steps)
+        return (t - position) / restart_steps, (restart_steps - position) / restart_steps
+    ends, lengths = [], [float(restart_steps)]
+    while not ends or ends[-1] < length:  # the periods that start before the end
+        ends.append((ends[-1] if ends else 0.0) + lengths[-1])
+        lengths.append(lengths[-1] * restart_mult)
+    ends_high, ends_low = _double_float(ends)
+    # t >= end, as t - high >= low: exact next to a boundary (Sterbenz).
+    past_end = ops.expand_dims(t, -1) - ends_high[:-1] >= ends_low[:-1]
+    k = ops.sum(ops.cast(past_end, "int32"), axis=-1)
+    ahead = (ops.take(ends_high, k) - t) + ops.take(ends_low, k)
+    period_length = ops.take(ops.convert_to_tensor(lengths[:-1], "float32"), k)
+    return ops.cast(k, "float32"), ahead / period_length
 
 
 def cosine(
@@ -132,28 +178,34 @@ def cosine(
     scaled by ``restart_decay**k``. From ``decay_steps`` on, the rate holds at the floor
     ``alpha * initial``.
 
-    The cosine part is Keras' own ``CosineDecay`` (one period) and
-    ``CosineDecayRestarts`` (SGDR), evaluated on the shifted step.
+    The values are Keras' ``CosineDecay`` (one period) and ``CosineDecayRestarts``
+    (SGDR) on the shifted step, computed with `raised_cosine` on the steps left in
+    the period, so they keep float32 precision up to the last step of every period.
     """
     i = as_float_step(step)
     cosine_length = decay_steps - warmup_steps
     t = ops.clip(i - warmup_steps, 0.0, cosine_length)
+    floor = alpha * initial
     if restart_steps is None:
-        decayed = keras.optimizers.schedules.CosineDecay(initial, cosine_length, alpha=alpha)(t)
+        height, remaining = initial - floor, (cosine_length - t) / cosine_length
     else:
-        decayed = keras.optimizers.schedules.CosineDecayRestarts(
-            initial, restart_steps, t_mul=restart_mult, m_mul=restart_decay, alpha=alpha
-        )(t)
-        decayed = ops.where(i >= decay_steps, alpha * initial, decayed)
+        k, remaining = _restart_position(t, restart_steps, restart_mult, cosine_length)
+        height = (initial - floor) * ops.exp(k * math.log(restart_decay))
+    decayed = ops.where(i >= decay_steps, floor, floor + height * raised_cosine(remaining))
     if warmup_steps == 0:
         return decayed
     warm = linear_warmup(i, warmup_steps, warmup_start, initial)
     return ops.where(i < warmup_steps, warm, decayed)
 
 
-def _cosine_anneal(start: Any, end: Any, fraction: Any) -> Any:
-    # (1 + cos(pi f)) / 2 written as cos(pi f / 2)**2: no cancellation near f = 1.
-    return end + (start - end) * ops.square(ops.cos(0.5 * math.pi * fraction))
+def _half_cosine(end: Any, peak: Any, from_end: Any) -> Any:
+    """``end`` at ``from_end = 0`` to ``peak`` at ``from_end = 1`` on half a cosine.
+
+    ``from_end`` is the fraction of the way measured from ``end``, so the value there
+    is ``end`` plus a small positive term: exact near the low end of a rate, where
+    ``peak`` minus a nearly equal term would cancel.
+    """
+    return end + (peak - end) * raised_cosine(from_end)
 
 
 def one_cycle(
@@ -173,6 +225,8 @@ def one_cycle(
     i = ops.minimum(as_float_step(step), total_steps - 1.0)
     phase1_end = pct_start * total_steps - 1.0
     phase2_end = total_steps - 1.0
-    rising = _cosine_anneal(start, peak, i / phase1_end)
-    falling = _cosine_anneal(peak, end, (i - phase1_end) / (phase2_end - phase1_end))
+    # Each phase measured from its low end in exact step differences: the fall's last
+    # steps are far below its start, where ``1 - fraction`` would have lost their digits.
+    rising = _half_cosine(start, peak, i / phase1_end)
+    falling = _half_cosine(end, peak, (phase2_end - i) / (phase2_end - phase1_end))
     return ops.where(i <= phase1_end, rising, falling)

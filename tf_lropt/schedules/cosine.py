@@ -41,10 +41,13 @@ class Cosine(keras.optimizers.schedules.LearningRateSchedule):
     ``restart_decay**k``; from ``decay_steps`` on the rate holds at the floor, so
     pick ``decay_steps`` at the end of a period.
 
-    The cosine part is computed by Keras' own ``CosineDecay`` /
-    ``CosineDecayRestarts`` on the shifted step; this class adds the warm-up in
-    front (Keras' ``warmup_target`` ramps *from* ``initial_learning_rate``, the
-    reverse naming) and the end of the schedule. ``Cosine(lr, D, warmup_steps=W)``
+    The cosine part takes the values of Keras' own ``CosineDecay`` /
+    ``CosineDecayRestarts`` on the shifted step, computed as ``sin(pi r / 2)**2``
+    of the fraction ``r`` of the period still ahead: Keras' ``(1 + cos)`` form
+    cancels in float32 near each period's end (9 % off at the last of 5000 steps
+    with ``alpha = 0``). This class adds the warm-up in front (Keras'
+    ``warmup_target`` ramps *from* ``initial_learning_rate``, the reverse naming)
+    and the end of the schedule. ``Cosine(lr, D, warmup_steps=W)``
     equals ``Warmup(Cosine(lr, D - W), W)``.
 
     Args:
