@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import keras
-from keras.src.layers.preprocessing.image_preprocessing.base_image_preprocessing_layer import (  # noqa: E501
-    BaseImagePreprocessingLayer,
-)
 
 from tf_lropt._validation import check_choice, check_int, check_value_range
-from tf_lropt.augment import _image_ops
+from tf_lropt.augment import _image_ops, _tf_ops
 from tf_lropt.augment._dtype import RemembersInputDtype
 
 # Order of the wide augmentation space as listed in the paper (and torchvision).
@@ -54,7 +51,7 @@ ENHANCE_FACTOR_RANGE = (0.01, 2.0)
 
 
 @keras.saving.register_keras_serializable(package="tf_lropt")
-class TrivialAugment(RemembersInputDtype, BaseImagePreprocessingLayer):
+class TrivialAugment(RemembersInputDtype, keras.layers.Layer):
     """TrivialAugment-Wide (Müller & Hutter, 2021): one random operation per image.
 
     For every image independently, TrivialAugment draws one operation uniformly
@@ -99,10 +96,11 @@ class TrivialAugment(RemembersInputDtype, BaseImagePreprocessingLayer):
 
     Input is one image (rank 3) or a batch (rank 4), integer or float; the output
     has the input's shape, dtype and value range (integer outputs are rounded).
-    At inference (``training=False``) the layer is the identity. Under TensorFlow a
-    model holding the layer cannot be compiled with ``jit_compile=True`` (the
-    projective-transform kernel has no XLA version; ``"auto"`` works); the usual
-    place for it is the ``tf.data`` pipeline anyway (see :func:`cifar_augment`).
+    At inference (``training=False``) the layer is the identity. The layer runs
+    in a ``tf.data`` pipeline under any Keras backend (see :func:`cifar_augment`)
+    and inside a model, where it is built from ``keras.ops`` only and compiles
+    with XLA (``jit_compile=True``) on TensorFlow and JAX, e.g. to augment on the
+    accelerator.
 
     References:
         - Müller, S. G. & Hutter, F. (2021). TrivialAugment: Tuning-free Yet
@@ -110,7 +108,6 @@ class TrivialAugment(RemembersInputDtype, BaseImagePreprocessingLayer):
           Official code: github.com/automl/trivialaugment (``aug_lib.py``).
     """
 
-    _USE_BASE_FACTOR = False
 
     def __init__(
         self,
@@ -126,43 +123,97 @@ class TrivialAugment(RemembersInputDtype, BaseImagePreprocessingLayer):
         self.interpolation = check_choice("interpolation", interpolation, ("nearest", "bilinear"))
         if seed is not None:
             check_int("seed", seed)
-        super().__init__(data_format=data_format, **kwargs)
-        # TensorFlow's projective-transform kernel has no XLA lowering (as for
-        # keras.layers.RandomRotation); this makes jit_compile="auto" skip XLA.
-        self.supports_jit = keras.backend.backend() != "tensorflow"
+        data_format = check_choice(
+            "data_format",
+            data_format or keras.config.image_data_format(),
+            ("channels_last", "channels_first"),
+        )
+        super().__init__(**kwargs)
+        self.data_format = data_format
+        self.supports_jit = True
         self.seed = seed
         self.generator = keras.random.SeedGenerator(seed)
 
-    def call(self, data, training=True):
-        images = data["images"] if isinstance(data, dict) else data
+    def __call__(self, inputs, training=None, **kwargs):
+        images = inputs["images"] if isinstance(inputs, dict) else inputs
+        if keras.backend.backend() != "tensorflow" and _tf_ops.is_tf_graph_tensor(images):
+            # A tf.data graph under another Keras backend: keras.ops cannot take
+            # TensorFlow tensors, and Layer.__call__ would convert them with the
+            # backend, so the layer computes with TensorFlow directly.
+            self._images_dtype = keras.backend.standardize_dtype(images.dtype)
+            return self._run(_tf_ops, inputs, training is not False)
+        if training is not None:  # None lets Keras take it from the calling model
+            kwargs["training"] = training
+        return super().__call__(inputs, **kwargs)
+
+    def call(self, inputs, training=True):
+        return self._run(keras.ops, inputs, training)
+
+    def _run(self, xp, inputs, training):
+        images = inputs["images"] if isinstance(inputs, dict) else inputs
         if len(images.shape) not in (3, 4):
             raise ValueError(
                 "Argument `images` must be a rank-3 image or a rank-4 batch; "
                 f"received images with shape {tuple(images.shape)}."
             )
-        return super().call(data, training=training)
+        images = xp.convert_to_tensor(images)
+        if training:
+            batch = images if len(images.shape) == 4 else images[None]
+            transformation = self._draw(xp, xp.shape(batch)[0])
+            augmented = self._transform(xp, batch, transformation)
+            augmented = augmented if len(images.shape) == 4 else augmented[0]
+        else:
+            augmented = images
+        augmented = self._restore_dtype(xp, augmented, images)
+        if isinstance(inputs, dict):
+            return {**inputs, "images": augmented}
+        return augmented
 
-    def get_random_transformation(self, data, training=True, seed=None):
+    def get_random_transformation(self, images, training=True, seed=None):
         """Per-image draws: ``operation`` index, strength ``level`` and ``sign`` (±1)."""
         if not training:
             return None
-        images = data["images"] if isinstance(data, dict) else data
-        shape = self.backend.shape(images)
-        batch = shape[0] if len(shape) == 4 else 1
-        seed = seed or self._get_seed_generator(self.backend._backend)
-        randint = self.backend.random.randint
-        operation = randint((batch,), 0, len(OPERATIONS), seed=seed, dtype="int32")
-        level = randint((batch,), 0, self.num_magnitude_bins, seed=seed, dtype="int32")
-        sign = 2 * randint((batch,), 0, 2, seed=seed, dtype="int32") - 1
+        images = images["images"] if isinstance(images, dict) else images
+        batch = keras.ops.shape(images)[0] if len(images.shape) == 4 else 1
+        return self._draw(keras.ops, batch, seed)
+
+    def _draw(self, xp, batch, seed=None):
+        if xp is keras.ops:
+            seed = seed or self.generator
+
+            def integers(maxval):
+                return keras.random.randint((batch,), 0, maxval, seed=seed, dtype="int32")
+        else:
+            generator = self._tf_generator()
+
+            def integers(maxval):
+                return generator.uniform((batch,), 0, maxval, dtype="int32")
+
+        operation = integers(len(OPERATIONS))
+        level = integers(self.num_magnitude_bins)
+        sign = 2 * integers(2) - 1
         return {"operation": operation, "level": level, "sign": sign}
 
-    def parameters(self, transformation):
+    def _tf_generator(self):
+        """A TensorFlow random generator for tf.data under another Keras backend."""
+        generator = self.__dict__.get("_tf_random_generator")
+        if generator is None:
+            tf = _tf_ops._tf()
+            with tf.init_scope():
+                if self.seed is None:
+                    generator = tf.random.Generator.from_non_deterministic_state()
+                else:
+                    generator = tf.random.Generator.from_seed(self.seed)
+            # Not a Keras weight: kept out of the layer's variable tracking.
+            object.__setattr__(self, "_tf_random_generator", generator)
+        return generator
+
+    def parameters(self, transformation, xp=keras.ops):
         """Maps a transformation's levels to each operation's parameter (see table)."""
-        xp = self.backend.numpy
-        strength = self.backend.cast(transformation["level"], "float32") / float(
+        strength = xp.cast(transformation["level"], "float32") / float(
             self.num_magnitude_bins - 1
         )
-        sign = self.backend.cast(transformation["sign"], "float32")
+        sign = xp.cast(transformation["sign"], "float32")
         enhance = ENHANCE_FACTOR_RANGE[0] + (
             ENHANCE_FACTOR_RANGE[1] - ENHANCE_FACTOR_RANGE[0]
         ) * strength
@@ -187,75 +238,66 @@ class TrivialAugment(RemembersInputDtype, BaseImagePreprocessingLayer):
         layer's ``value_range`` and ``data_format``; the result is float32.
         """
         check_choice("operation", operation, OPERATIONS)
-        images = self._to_working(self.backend.convert_to_tensor(images))
-        batch = self.backend.shape(images)[0]
-        magnitude = self.backend.numpy.multiply(
-            self.backend.numpy.ones((batch,), dtype="float32"),
-            self.backend.cast(magnitude, "float32"),
-        )
+        xp = keras.ops
+        images = self._to_working(xp, xp.convert_to_tensor(images))
+        batch = xp.shape(images)[0]
+        magnitude = xp.multiply(xp.ones((batch,), dtype="float32"), xp.cast(magnitude, "float32"))
         params = {key: magnitude * 0.0 for key in set(PARAMETER_OF.values())}
         params["enhance_factor"] = params["enhance_factor"] + 1.0
         key = PARAMETER_OF.get(operation)
         if key is not None:
             params[key] = params[key] + magnitude
         index = OPERATIONS.index(operation)
-        operation_ids = self.backend.numpy.full((batch,), index, dtype="int32")
-        return self._from_working(self._augment(images, operation_ids, params))
+        operation_ids = xp.full((batch,), index, dtype="int32")
+        return self._from_working(xp, self._augment(xp, images, operation_ids, params))
 
     def transform_images(self, images, transformation=None, training=True):
-        images = self.backend.convert_to_tensor(images)
-        original = images
-        if training and transformation is not None:
-            working = self._to_working(images)
-            augmented = self._augment(
-                working, transformation["operation"], self.parameters(transformation)
-            )
-            images = self._from_working(augmented)
-        return self._restore_dtype(images, original)
+        """Applies drawn ``transformation`` (from :meth:`get_random_transformation`)."""
+        xp = keras.ops
+        images = xp.convert_to_tensor(images)
+        if not training or transformation is None:
+            return images
+        return self._restore_dtype(xp, self._transform(xp, images, transformation), images)
 
-    def transform_labels(self, labels, transformation, training=True):
-        return labels
+    def _transform(self, xp, images, transformation):
+        working = self._to_working(xp, images)
+        params = self.parameters(transformation, xp)
+        augmented = self._augment(xp, working, transformation["operation"], params)
+        return self._from_working(xp, augmented)
 
-    def transform_bounding_boxes(self, bounding_boxes, transformation, training=True):
-        raise NotImplementedError("TrivialAugment does not transform bounding boxes.")
-
-    def transform_segmentation_masks(self, segmentation_masks, transformation, training=True):
-        raise NotImplementedError("TrivialAugment does not transform segmentation masks.")
-
-    def _to_working(self, images):
+    def _to_working(self, xp, images):
         """To float32, channels_last, 0-255 scale."""
-        images = self.backend.cast(images, "float32")
+        images = xp.cast(images, "float32")
         if self.data_format == "channels_first":
-            images = self.backend.numpy.transpose(images, (0, 2, 3, 1))
+            images = xp.transpose(images, (0, 2, 3, 1))
         low, high = self.value_range
         return (images - low) * (255.0 / (high - low))
 
-    def _from_working(self, images):
+    def _from_working(self, xp, images):
         low, high = self.value_range
         images = images * ((high - low) / 255.0) + low
         if self.data_format == "channels_first":
-            images = self.backend.numpy.transpose(images, (0, 3, 1, 2))
+            images = xp.transpose(images, (0, 3, 1, 2))
         return images
 
-    def _restore_dtype(self, images, original):
+    def _restore_dtype(self, xp, images, original):
         dtype = self._images_dtype or keras.backend.standardize_dtype(original.dtype)
         if "int" in dtype and "int" not in keras.backend.standardize_dtype(images.dtype):
             low, high = self.value_range
-            images = self.backend.numpy.clip(self.backend.numpy.round(images), low, high)
-        return self.backend.cast(images, dtype)
+            images = xp.clip(xp.round(images), low, high)
+        return xp.cast(images, dtype)
 
-    def _augment(self, images, operation_ids, params):
+    def _augment(self, xp, images, operation_ids, params):
         """Applies to each image the operation its id names, with its parameters."""
-        xp = self.backend
         shape = xp.shape(images)
 
         def chosen(name):
             return operation_ids == OPERATIONS.index(name)
 
         def only_for(name, values):
-            return xp.numpy.where(chosen(name), values, 0.0)
+            return xp.where(chosen(name), values, 0.0)
 
-        # One affine pass covers the five geometric operations; others get identity.
+        # One warp covers the five geometric operations; others get the identity map.
         matrices = _image_ops.affine_matrices(
             xp,
             shear_x=only_for("shear_x", params["shear"]),
@@ -266,18 +308,7 @@ class TrivialAugment(RemembersInputDtype, BaseImagePreprocessingLayer):
             height=shape[1],
             width=shape[2],
         )
-        is_geometric = xp.numpy.any(
-            xp.numpy.stack([chosen(name) for name in _GEOMETRIC], axis=0), axis=0
-        )
-        moved = xp.image.affine_transform(
-            images,
-            matrices,
-            interpolation=self.interpolation,
-            fill_mode="constant",
-            fill_value=0.0,
-            data_format="channels_last",
-        )
-        result = xp.numpy.where(is_geometric[:, None, None, None], moved, images)
+        result = _image_ops.warp(xp, images, matrices, self.interpolation)
 
         factor = params["enhance_factor"]
         candidates = {
@@ -291,7 +322,7 @@ class TrivialAugment(RemembersInputDtype, BaseImagePreprocessingLayer):
             "equalize": _image_ops.equalize(xp, images),
         }
         for name, candidate in candidates.items():
-            result = xp.numpy.where(chosen(name)[:, None, None, None], candidate, result)
+            result = xp.where(xp.reshape(chosen(name), (-1, 1, 1, 1)), candidate, result)
         return result
 
     def compute_output_shape(self, input_shape):
@@ -310,6 +341,7 @@ class TrivialAugment(RemembersInputDtype, BaseImagePreprocessingLayer):
                 "num_magnitude_bins": self.num_magnitude_bins,
                 "interpolation": self.interpolation,
                 "seed": self.seed,
+                "data_format": self.data_format,
             }
         )
         return config
