@@ -9,6 +9,8 @@ imported on first use only: the package imports without it.
 
 from __future__ import annotations
 
+import sys
+
 
 def _tf():
     import tensorflow as tf
@@ -18,12 +20,28 @@ def _tf():
 
 def is_tf_graph_tensor(value) -> bool:
     """Whether ``value`` is a TensorFlow tensor inside a graph being traced (e.g. tf.data)."""
-    import sys
-
-    if "tensorflow" not in sys.modules:
+    if sys.modules.get("tensorflow") is None:
         return False
     tf = _tf()
     return tf.is_tensor(value) and not tf.executing_eagerly()
+
+
+def is_tf_tensor_outside_xla(value) -> bool:
+    """Whether ``value`` is a TensorFlow tensor, eager or in a graph XLA will not compile.
+
+    TensorFlow has no public test for an XLA context; its internal one is used
+    and, should it move, the answer is False (the static-shape path, always valid).
+    """
+    if sys.modules.get("tensorflow") is None or not _tf().is_tensor(value):
+        return False
+    if _tf().executing_eagerly():
+        return True
+    try:
+        from tensorflow.python.ops import control_flow_util
+    except ImportError:
+        return False
+    graph = _tf().compat.v1.get_default_graph()
+    return not control_flow_util.GraphOrParentsInXlaContext(graph)
 
 
 def convert_to_tensor(x, dtype=None):

@@ -26,6 +26,12 @@ OPERATIONS: tuple[str, ...] = (
     "equalize",
 )
 _GEOMETRIC = ("shear_x", "shear_y", "translate_x", "translate_y", "rotate")
+# Operations that share one computation: the geometric ones are one warp each
+# image with its own inverse map.
+_GROUPS: tuple[str, ...] = ("identity", "geometric") + OPERATIONS[len(_GEOMETRIC) + 1 :]
+_GROUP_OF_OPERATION = tuple(
+    _GROUPS.index("geometric") if op in _GEOMETRIC else _GROUPS.index(op) for op in OPERATIONS
+)
 # Which entry of `TrivialAugment.parameters` each operation reads.
 PARAMETER_OF: dict[str, str] = {
     "shear_x": "shear",
@@ -133,6 +139,7 @@ class TrivialAugment(RemembersInputDtype, keras.layers.Layer):
         self.supports_jit = True
         self.seed = seed
         self.generator = keras.random.SeedGenerator(seed)
+        self.built = True  # no weights to create: stateless_call works before a first call
 
     def __call__(self, inputs, training=None, **kwargs):
         images = inputs["images"] if isinstance(inputs, dict) else inputs
@@ -288,42 +295,70 @@ class TrivialAugment(RemembersInputDtype, keras.layers.Layer):
         return xp.cast(images, dtype)
 
     def _augment(self, xp, images, operation_ids, params):
-        """Applies to each image the operation its id names, with its parameters."""
-        shape = xp.shape(images)
+        """Applies to each image the operation its id names, with its parameters.
 
-        def chosen(name):
-            return operation_ids == OPERATIONS.index(name)
-
-        def only_for(name, values):
-            return xp.where(chosen(name), values, 0.0)
-
-        # One warp covers the five geometric operations; others get the identity map.
-        matrices = _image_ops.affine_matrices(
-            xp,
-            shear_x=only_for("shear_x", params["shear"]),
-            shear_y=only_for("shear_y", params["shear"]),
-            translate_x=only_for("translate_x", params["translate"]),
-            translate_y=only_for("translate_y", params["translate"]),
-            degrees=only_for("rotate", params["rotate"]),
-            height=shape[1],
-            width=shape[2],
-        )
-        result = _image_ops.warp(xp, images, matrices, self.interpolation)
-
-        factor = params["enhance_factor"]
-        candidates = {
-            "brightness": _image_ops.brightness(xp, images, factor),
-            "color": _image_ops.color(xp, images, factor),
-            "contrast": _image_ops.contrast(xp, images, factor),
-            "sharpness": _image_ops.sharpness(xp, images, factor),
-            "posterize": _image_ops.posterize(xp, images, params["posterize"]),
-            "solarize": _image_ops.solarize(xp, images, params["solarize"]),
-            "autocontrast": _image_ops.autocontrast(xp, images),
-            "equalize": _image_ops.equalize(xp, images),
-        }
-        for name, candidate in candidates.items():
-            result = xp.where(xp.reshape(chosen(name), (-1, 1, 1, 1)), candidate, result)
+        On TensorFlow tensors outside XLA (eager, ``tf.data``, a model without
+        ``jit_compile``) the batch is split by operation group and each
+        image pays for its own operation only; elsewhere (JAX, XLA) shapes must be
+        static, so every group's operation runs on the whole batch and each image
+        takes its own result.
+        """
+        group_ids = xp.take(xp.convert_to_tensor(_GROUP_OF_OPERATION, dtype="int32"), operation_ids)
+        if xp is _tf_ops or _tf_ops.is_tf_tensor_outside_xla(images):
+            return self._augment_by_group(images, group_ids, operation_ids, params)
+        result = images
+        for group_id, group in enumerate(_GROUPS):
+            if group != "identity":
+                candidate = self._apply_group(xp, group, images, operation_ids, params)
+                chosen = xp.reshape(group_ids == group_id, (-1, 1, 1, 1))
+                result = xp.where(chosen, candidate, result)
         return result
+
+    def _augment_by_group(self, images, group_ids, operation_ids, params):
+        """TensorFlow only: partition the batch by group, apply, stitch back in order."""
+        tf = _tf_ops._tf()
+        count = len(_GROUPS)
+        positions = tf.dynamic_partition(tf.range(tf.shape(images)[0]), group_ids, count)
+        image_parts = tf.dynamic_partition(images, group_ids, count)
+        operation_parts = tf.dynamic_partition(operation_ids, group_ids, count)
+        param_parts = {k: tf.dynamic_partition(v, group_ids, count) for k, v in params.items()}
+        results = [
+            self._apply_group(
+                _tf_ops,
+                group,
+                image_parts[i],
+                operation_parts[i],
+                {k: parts[i] for k, parts in param_parts.items()},
+            )
+            for i, group in enumerate(_GROUPS)
+        ]
+        return tf.dynamic_stitch(positions, results)
+
+    def _apply_group(self, xp, group, images, operation_ids, params):
+        """One group's operation on ``images``, with their operation ids and parameters."""
+        if group == "identity":
+            return images
+        if group == "geometric":
+
+            def only_for(name, values):
+                return xp.where(operation_ids == OPERATIONS.index(name), values, 0.0)
+
+            shape = xp.shape(images)
+            matrices = _image_ops.affine_matrices(
+                xp,
+                shear_x=only_for("shear_x", params["shear"]),
+                shear_y=only_for("shear_y", params["shear"]),
+                translate_x=only_for("translate_x", params["translate"]),
+                translate_y=only_for("translate_y", params["translate"]),
+                degrees=only_for("rotate", params["rotate"]),
+                height=shape[1],
+                width=shape[2],
+            )
+            return _image_ops.warp(xp, images, matrices, self.interpolation)
+        operation = getattr(_image_ops, group)
+        if group in ("autocontrast", "equalize"):
+            return operation(xp, images)
+        return operation(xp, images, params[PARAMETER_OF[group]])
 
     def compute_output_shape(self, input_shape):
         return input_shape
