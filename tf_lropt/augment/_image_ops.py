@@ -169,7 +169,7 @@ def warp(xp, images, matrices, interpolation="nearest"):
     nearest sampling) with ``(x_in, y_in)`` from :func:`affine_matrices`;
     ``"bilinear"`` weights the four neighbours, those outside counting as black.
     Built from gathers over the flattened batch, so it compiles under XLA on
-    every backend.
+    every backend; ``"nearest"`` keeps the images' dtype (integer images too).
     """
     shape = xp.shape(images)
     batch, height, width, channels = shape[0], shape[1], shape[2], shape[3]
@@ -193,7 +193,7 @@ def warp(xp, images, matrices, interpolation="nearest"):
         row = xp.cast(xp.clip(row, 0.0, last_row), "int32")
         flat_index = xp.reshape(image_start + row * width + column, (-1,))
         pixels = xp.reshape(xp.take(flat_images, flat_index, axis=0), shape)
-        return xp.where(inside[..., None], pixels, 0.0)
+        return xp.where(inside[..., None], pixels, xp.zeros_like(pixels))
 
     if interpolation == "nearest":
         return pixels_at(xp.floor(source_x + 0.5), xp.floor(source_y + 0.5))
