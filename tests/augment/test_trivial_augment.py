@@ -178,8 +178,12 @@ def test_each_image_gets_its_own_operation_and_parameter():
     t = layer.get_random_transformation(images)
     assert len(np.unique(keras.ops.convert_to_numpy(t["operation"]))) == len(OPERATIONS)
     out = keras.ops.convert_to_numpy(layer.transform_images(images, t))
-    params = _numpy(layer.parameters(t))
-    for i, op_index in enumerate(keras.ops.convert_to_numpy(t["operation"])):
+    _assert_each_image_matches_reference(layer, images, t, out)
+
+
+def _assert_each_image_matches_reference(layer, images, transformation, out):
+    params = _numpy(layer.parameters(transformation))
+    for i, op_index in enumerate(keras.ops.convert_to_numpy(transformation["operation"])):
         op = OPERATIONS[op_index]
         magnitude = params[PARAMETER_OF[op]][i] if op in PARAMETER_OF else 0.0
         if PARAMETER_OF.get(op) == "enhance_factor":
@@ -293,3 +297,138 @@ def test_images_of_wrong_rank_raise(shape):
 def test_unknown_operation_name_raises():
     with pytest.raises(ValueError, match="operation"):
         TrivialAugment().apply_operation(_images(1), "invert", 1.0)
+
+
+def _jit_transform(layer, images, transformation):
+    """``layer.transform_images`` compiled by XLA on the current backend."""
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        compiled = tf.function(lambda x, t: layer.transform_images(x, t), jit_compile=True)
+        hlo = compiled.experimental_get_compiler_ir(tf.constant(images), transformation)(
+            stage="hlo"
+        )
+        assert "HloModule" in hlo  # XLA lowered the whole function
+        return compiled(tf.constant(images), transformation).numpy()
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return np.asarray(jax.jit(layer.transform_images)(images, transformation))
+    pytest.skip("XLA compilation is tested on TensorFlow and JAX")
+
+
+@pytest.mark.backend_agnostic
+def test_xla_compiled_path_matches_the_reference_per_image():
+    layer = TrivialAugment(seed=1)  # 42 draws covering all 14 operations
+    images = _images(batch=42, size=32)
+    t = layer.get_random_transformation(images)
+    t = {key: keras.ops.convert_to_numpy(value) for key, value in t.items()}
+    assert len(np.unique(t["operation"])) == len(OPERATIONS)
+    out = _jit_transform(layer, images, t)
+    _assert_each_image_matches_reference(layer, images, t, out)
+    # The per-group path (TensorFlow outside XLA) and the compiled one agree.
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(layer.transform_images(images, t)), out, atol=1e-3
+    )
+
+
+@pytest.mark.backend_agnostic
+@pytest.mark.parametrize("interpolation", ["nearest", "bilinear"])
+def test_warp_equals_keras_affine_transform(interpolation):
+    from tf_lropt.augment import _image_ops
+
+    images = _images(batch=6, size=16)
+    zero = np.zeros(6, "float32")
+
+    def one_hot(i, value):
+        values = zero.copy()
+        values[i] = value
+        return values
+
+    matrices = _image_ops.affine_matrices(
+        keras.ops,
+        shear_x=one_hot(0, 0.3),
+        shear_y=one_hot(1, -0.4),
+        translate_x=one_hot(2, 3.0),
+        translate_y=one_hot(3, -5.0),
+        degrees=one_hot(4, 33.0) + one_hot(5, -100.0),
+        height=16,
+        width=16,
+    )
+    got = _image_ops.warp(keras.ops, images, matrices, interpolation)
+    want = keras.ops.image.affine_transform(
+        images,
+        keras.ops.pad(matrices, ((0, 0), (0, 2))),
+        interpolation=interpolation,
+        fill_mode="constant",
+        fill_value=0.0,
+    )
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(got), keras.ops.convert_to_numpy(want), atol=1e-3
+    )
+
+
+@pytest.mark.backend_agnostic
+def test_layer_call_compiles_in_a_jit_model():
+    layer = TrivialAugment(seed=4)
+    assert layer.supports_jit
+    images = _images(batch=8, dtype="float32")
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        out = tf.function(lambda x: layer(x, training=True), jit_compile=True)(images).numpy()
+    elif keras.backend.backend() == "jax":
+        import jax
+
+        @jax.jit
+        def augment(state, x):
+            return layer.stateless_call([], state, x, training=True)
+
+        out, _ = augment([v.value for v in layer.non_trainable_variables], images)
+        out = np.asarray(out)
+    else:
+        pytest.skip("XLA compilation is tested on TensorFlow and JAX")
+    assert out.shape == images.shape and (out != images).any()
+    # In a model compiled with jit_compile=True: trains, and is the identity at inference.
+    inputs = keras.Input((12, 12, 3))
+    hidden = TrivialAugment(seed=4)(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(3)(hidden))
+    model.compile(optimizer="sgd", loss="mse", jit_compile=True)
+    model.fit(images, np.zeros((8, 12, 12, 3)), epochs=1, verbose=0)
+    assert model.jit_compile
+
+
+def _run_under_jax(code):
+    """Runs ``code`` in a fresh interpreter with the JAX Keras backend."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "KERAS_BACKEND": "jax"}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=300)
+
+
+def test_imports_and_runs_without_tensorflow():
+    _run_under_jax(
+        "import sys; sys.modules['tensorflow'] = None\n"
+        "import numpy as np\n"
+        "from tf_lropt.augment.trivial_augment import TrivialAugment\n"
+        "out = TrivialAugment(seed=0)(np.zeros((4, 8, 8, 3), 'uint8'))\n"
+        "assert str(out.dtype) == 'uint8'\n"
+    )
+
+
+def test_tf_data_under_jax_backend():
+    _run_under_jax(
+        "import numpy as np, tensorflow as tf\n"
+        "from tf_lropt.augment.trivial_augment import TrivialAugment\n"
+        "images = np.random.RandomState(0).randint(0, 256, (8, 12, 12, 3)).astype('uint8')\n"
+        "def run():\n"
+        "    layer = TrivialAugment(seed=2)\n"
+        "    data = tf.data.Dataset.from_tensor_slices(images).batch(4).map(layer)\n"
+        "    return [np.concatenate([o.numpy() for o in data]) for _ in range(2)]\n"
+        "first, again = run(), run()\n"
+        "assert first[0].dtype == np.uint8 and first[0].shape == images.shape\n"
+        "assert (first[0] != images).any() and (first[0] != first[1]).any()\n"
+        "np.testing.assert_array_equal(first[0], again[0])\n"
+    )

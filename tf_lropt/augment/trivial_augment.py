@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import keras
-from keras.src.layers.preprocessing.image_preprocessing.base_image_preprocessing_layer import (  # noqa: E501
-    BaseImagePreprocessingLayer,
-)
 
 from tf_lropt._validation import check_choice, check_int, check_value_range
-from tf_lropt.augment import _image_ops
+from tf_lropt.augment import _image_ops, _tf_ops
 from tf_lropt.augment._dtype import RemembersInputDtype
 
 # Order of the wide augmentation space as listed in the paper (and torchvision).
@@ -29,6 +26,12 @@ OPERATIONS: tuple[str, ...] = (
     "equalize",
 )
 _GEOMETRIC = ("shear_x", "shear_y", "translate_x", "translate_y", "rotate")
+# Operations that share one computation: the geometric ones are one warp each
+# image with its own inverse map.
+_GROUPS: tuple[str, ...] = ("identity", "geometric") + OPERATIONS[len(_GEOMETRIC) + 1 :]
+_GROUP_OF_OPERATION = tuple(
+    _GROUPS.index("geometric") if op in _GEOMETRIC else _GROUPS.index(op) for op in OPERATIONS
+)
 # Which entry of `TrivialAugment.parameters` each operation reads.
 PARAMETER_OF: dict[str, str] = {
     "shear_x": "shear",
@@ -54,7 +57,7 @@ ENHANCE_FACTOR_RANGE = (0.01, 2.0)
 
 
 @keras.saving.register_keras_serializable(package="tf_lropt")
-class TrivialAugment(RemembersInputDtype, BaseImagePreprocessingLayer):
+class TrivialAugment(RemembersInputDtype, keras.layers.Layer):
     """TrivialAugment-Wide (Müller & Hutter, 2021): one random operation per image.
 
     For every image independently, TrivialAugment draws one operation uniformly
@@ -99,10 +102,11 @@ class TrivialAugment(RemembersInputDtype, BaseImagePreprocessingLayer):
 
     Input is one image (rank 3) or a batch (rank 4), integer or float; the output
     has the input's shape, dtype and value range (integer outputs are rounded).
-    At inference (``training=False``) the layer is the identity. Under TensorFlow a
-    model holding the layer cannot be compiled with ``jit_compile=True`` (the
-    projective-transform kernel has no XLA version; ``"auto"`` works); the usual
-    place for it is the ``tf.data`` pipeline anyway (see :func:`cifar_augment`).
+    At inference (``training=False``) the layer is the identity. The layer runs
+    in a ``tf.data`` pipeline under any Keras backend (see :func:`cifar_augment`)
+    and inside a model, where it is built from ``keras.ops`` only and compiles
+    with XLA (``jit_compile=True``) on TensorFlow and JAX, e.g. to augment on the
+    accelerator.
 
     References:
         - Müller, S. G. & Hutter, F. (2021). TrivialAugment: Tuning-free Yet
@@ -110,7 +114,6 @@ class TrivialAugment(RemembersInputDtype, BaseImagePreprocessingLayer):
           Official code: github.com/automl/trivialaugment (``aug_lib.py``).
     """
 
-    _USE_BASE_FACTOR = False
 
     def __init__(
         self,
@@ -126,43 +129,98 @@ class TrivialAugment(RemembersInputDtype, BaseImagePreprocessingLayer):
         self.interpolation = check_choice("interpolation", interpolation, ("nearest", "bilinear"))
         if seed is not None:
             check_int("seed", seed)
-        super().__init__(data_format=data_format, **kwargs)
-        # TensorFlow's projective-transform kernel has no XLA lowering (as for
-        # keras.layers.RandomRotation); this makes jit_compile="auto" skip XLA.
-        self.supports_jit = keras.backend.backend() != "tensorflow"
+        data_format = check_choice(
+            "data_format",
+            data_format or keras.config.image_data_format(),
+            ("channels_last", "channels_first"),
+        )
+        super().__init__(**kwargs)
+        self.data_format = data_format
+        self.supports_jit = True
         self.seed = seed
         self.generator = keras.random.SeedGenerator(seed)
+        self.built = True  # no weights to create: stateless_call works before a first call
 
-    def call(self, data, training=True):
-        images = data["images"] if isinstance(data, dict) else data
+    def __call__(self, inputs, training=None, **kwargs):
+        images = inputs["images"] if isinstance(inputs, dict) else inputs
+        if keras.backend.backend() != "tensorflow" and _tf_ops.is_tf_graph_tensor(images):
+            # A tf.data graph under another Keras backend: keras.ops cannot take
+            # TensorFlow tensors, and Layer.__call__ would convert them with the
+            # backend, so the layer computes with TensorFlow directly.
+            self._images_dtype = keras.backend.standardize_dtype(images.dtype)
+            return self._run(_tf_ops, inputs, training is not False)
+        if training is not None:  # None lets Keras take it from the calling model
+            kwargs["training"] = training
+        return super().__call__(inputs, **kwargs)
+
+    def call(self, inputs, training=True):
+        return self._run(keras.ops, inputs, training)
+
+    def _run(self, xp, inputs, training):
+        images = inputs["images"] if isinstance(inputs, dict) else inputs
         if len(images.shape) not in (3, 4):
             raise ValueError(
                 "Argument `images` must be a rank-3 image or a rank-4 batch; "
                 f"received images with shape {tuple(images.shape)}."
             )
-        return super().call(data, training=training)
+        images = xp.convert_to_tensor(images)
+        if training:
+            batch = images if len(images.shape) == 4 else images[None]
+            transformation = self._draw(xp, xp.shape(batch)[0])
+            augmented = self._transform(xp, batch, transformation)
+            augmented = augmented if len(images.shape) == 4 else augmented[0]
+        else:
+            augmented = images
+        augmented = self._restore_dtype(xp, augmented, images)
+        if isinstance(inputs, dict):
+            return {**inputs, "images": augmented}
+        return augmented
 
-    def get_random_transformation(self, data, training=True, seed=None):
+    def get_random_transformation(self, images, training=True, seed=None):
         """Per-image draws: ``operation`` index, strength ``level`` and ``sign`` (±1)."""
         if not training:
             return None
-        images = data["images"] if isinstance(data, dict) else data
-        shape = self.backend.shape(images)
-        batch = shape[0] if len(shape) == 4 else 1
-        seed = seed or self._get_seed_generator(self.backend._backend)
-        randint = self.backend.random.randint
-        operation = randint((batch,), 0, len(OPERATIONS), seed=seed, dtype="int32")
-        level = randint((batch,), 0, self.num_magnitude_bins, seed=seed, dtype="int32")
-        sign = 2 * randint((batch,), 0, 2, seed=seed, dtype="int32") - 1
+        images = images["images"] if isinstance(images, dict) else images
+        batch = keras.ops.shape(images)[0] if len(images.shape) == 4 else 1
+        return self._draw(keras.ops, batch, seed)
+
+    def _draw(self, xp, batch, seed=None):
+        if xp is keras.ops:
+            seed = seed or self.generator
+
+            def integers(maxval):
+                return keras.random.randint((batch,), 0, maxval, seed=seed, dtype="int32")
+        else:
+            generator = self._tf_generator()
+
+            def integers(maxval):
+                return generator.uniform((batch,), 0, maxval, dtype="int32")
+
+        operation = integers(len(OPERATIONS))
+        level = integers(self.num_magnitude_bins)
+        sign = 2 * integers(2) - 1
         return {"operation": operation, "level": level, "sign": sign}
 
-    def parameters(self, transformation):
+    def _tf_generator(self):
+        """A TensorFlow random generator for tf.data under another Keras backend."""
+        generator = self.__dict__.get("_tf_random_generator")
+        if generator is None:
+            tf = _tf_ops._tf()
+            with tf.init_scope():
+                if self.seed is None:
+                    generator = tf.random.Generator.from_non_deterministic_state()
+                else:
+                    generator = tf.random.Generator.from_seed(self.seed)
+            # Not a Keras weight: kept out of the layer's variable tracking.
+            object.__setattr__(self, "_tf_random_generator", generator)
+        return generator
+
+    def parameters(self, transformation, xp=keras.ops):
         """Maps a transformation's levels to each operation's parameter (see table)."""
-        xp = self.backend.numpy
-        strength = self.backend.cast(transformation["level"], "float32") / float(
+        strength = xp.cast(transformation["level"], "float32") / float(
             self.num_magnitude_bins - 1
         )
-        sign = self.backend.cast(transformation["sign"], "float32")
+        sign = xp.cast(transformation["sign"], "float32")
         enhance = ENHANCE_FACTOR_RANGE[0] + (
             ENHANCE_FACTOR_RANGE[1] - ENHANCE_FACTOR_RANGE[0]
         ) * strength
@@ -187,112 +245,123 @@ class TrivialAugment(RemembersInputDtype, BaseImagePreprocessingLayer):
         layer's ``value_range`` and ``data_format``; the result is float32.
         """
         check_choice("operation", operation, OPERATIONS)
-        images = self._to_working(self.backend.convert_to_tensor(images))
-        batch = self.backend.shape(images)[0]
-        magnitude = self.backend.numpy.multiply(
-            self.backend.numpy.ones((batch,), dtype="float32"),
-            self.backend.cast(magnitude, "float32"),
-        )
+        xp = keras.ops
+        images = self._to_working(xp, xp.convert_to_tensor(images))
+        batch = xp.shape(images)[0]
+        magnitude = xp.multiply(xp.ones((batch,), dtype="float32"), xp.cast(magnitude, "float32"))
         params = {key: magnitude * 0.0 for key in set(PARAMETER_OF.values())}
         params["enhance_factor"] = params["enhance_factor"] + 1.0
         key = PARAMETER_OF.get(operation)
         if key is not None:
             params[key] = params[key] + magnitude
         index = OPERATIONS.index(operation)
-        operation_ids = self.backend.numpy.full((batch,), index, dtype="int32")
-        return self._from_working(self._augment(images, operation_ids, params))
+        operation_ids = xp.full((batch,), index, dtype="int32")
+        return self._from_working(xp, self._augment(xp, images, operation_ids, params))
 
     def transform_images(self, images, transformation=None, training=True):
-        images = self.backend.convert_to_tensor(images)
-        original = images
-        if training and transformation is not None:
-            working = self._to_working(images)
-            augmented = self._augment(
-                working, transformation["operation"], self.parameters(transformation)
-            )
-            images = self._from_working(augmented)
-        return self._restore_dtype(images, original)
+        """Applies drawn ``transformation`` (from :meth:`get_random_transformation`)."""
+        xp = keras.ops
+        images = xp.convert_to_tensor(images)
+        if not training or transformation is None:
+            return images
+        return self._restore_dtype(xp, self._transform(xp, images, transformation), images)
 
-    def transform_labels(self, labels, transformation, training=True):
-        return labels
+    def _transform(self, xp, images, transformation):
+        working = self._to_working(xp, images)
+        params = self.parameters(transformation, xp)
+        augmented = self._augment(xp, working, transformation["operation"], params)
+        return self._from_working(xp, augmented)
 
-    def transform_bounding_boxes(self, bounding_boxes, transformation, training=True):
-        raise NotImplementedError("TrivialAugment does not transform bounding boxes.")
-
-    def transform_segmentation_masks(self, segmentation_masks, transformation, training=True):
-        raise NotImplementedError("TrivialAugment does not transform segmentation masks.")
-
-    def _to_working(self, images):
+    def _to_working(self, xp, images):
         """To float32, channels_last, 0-255 scale."""
-        images = self.backend.cast(images, "float32")
+        images = xp.cast(images, "float32")
         if self.data_format == "channels_first":
-            images = self.backend.numpy.transpose(images, (0, 2, 3, 1))
+            images = xp.transpose(images, (0, 2, 3, 1))
         low, high = self.value_range
+        if (low, high) == (0, 255):  # each pass over the batch costs (TensorFlow does not fuse)
+            return images
         return (images - low) * (255.0 / (high - low))
 
-    def _from_working(self, images):
+    def _from_working(self, xp, images):
         low, high = self.value_range
-        images = images * ((high - low) / 255.0) + low
+        if (low, high) != (0, 255):
+            images = images * ((high - low) / 255.0) + low
         if self.data_format == "channels_first":
-            images = self.backend.numpy.transpose(images, (0, 3, 1, 2))
+            images = xp.transpose(images, (0, 3, 1, 2))
         return images
 
-    def _restore_dtype(self, images, original):
+    def _restore_dtype(self, xp, images, original):
         dtype = self._images_dtype or keras.backend.standardize_dtype(original.dtype)
         if "int" in dtype and "int" not in keras.backend.standardize_dtype(images.dtype):
             low, high = self.value_range
-            images = self.backend.numpy.clip(self.backend.numpy.round(images), low, high)
-        return self.backend.cast(images, dtype)
+            images = xp.clip(xp.round(images), low, high)
+        return xp.cast(images, dtype)
 
-    def _augment(self, images, operation_ids, params):
-        """Applies to each image the operation its id names, with its parameters."""
-        xp = self.backend
-        shape = xp.shape(images)
+    def _augment(self, xp, images, operation_ids, params):
+        """Applies to each image the operation its id names, with its parameters.
 
-        def chosen(name):
-            return operation_ids == OPERATIONS.index(name)
-
-        def only_for(name, values):
-            return xp.numpy.where(chosen(name), values, 0.0)
-
-        # One affine pass covers the five geometric operations; others get identity.
-        matrices = _image_ops.affine_matrices(
-            xp,
-            shear_x=only_for("shear_x", params["shear"]),
-            shear_y=only_for("shear_y", params["shear"]),
-            translate_x=only_for("translate_x", params["translate"]),
-            translate_y=only_for("translate_y", params["translate"]),
-            degrees=only_for("rotate", params["rotate"]),
-            height=shape[1],
-            width=shape[2],
-        )
-        is_geometric = xp.numpy.any(
-            xp.numpy.stack([chosen(name) for name in _GEOMETRIC], axis=0), axis=0
-        )
-        moved = xp.image.affine_transform(
-            images,
-            matrices,
-            interpolation=self.interpolation,
-            fill_mode="constant",
-            fill_value=0.0,
-            data_format="channels_last",
-        )
-        result = xp.numpy.where(is_geometric[:, None, None, None], moved, images)
-
-        factor = params["enhance_factor"]
-        candidates = {
-            "brightness": _image_ops.brightness(xp, images, factor),
-            "color": _image_ops.color(xp, images, factor),
-            "contrast": _image_ops.contrast(xp, images, factor),
-            "sharpness": _image_ops.sharpness(xp, images, factor),
-            "posterize": _image_ops.posterize(xp, images, params["posterize"]),
-            "solarize": _image_ops.solarize(xp, images, params["solarize"]),
-            "autocontrast": _image_ops.autocontrast(xp, images),
-            "equalize": _image_ops.equalize(xp, images),
-        }
-        for name, candidate in candidates.items():
-            result = xp.numpy.where(chosen(name)[:, None, None, None], candidate, result)
+        On TensorFlow tensors outside XLA (eager, ``tf.data``, a model without
+        ``jit_compile``) the batch is split by operation group and each
+        image pays for its own operation only; elsewhere (JAX, XLA) shapes must be
+        static, so every group's operation runs on the whole batch and each image
+        takes its own result.
+        """
+        group_ids = xp.take(xp.convert_to_tensor(_GROUP_OF_OPERATION, dtype="int32"), operation_ids)
+        if xp is _tf_ops or _tf_ops.is_tf_tensor_outside_xla(images):
+            return self._augment_by_group(images, group_ids, operation_ids, params)
+        result = images
+        for group_id, group in enumerate(_GROUPS):
+            if group != "identity":
+                candidate = self._apply_group(xp, group, images, operation_ids, params)
+                chosen = xp.reshape(group_ids == group_id, (-1, 1, 1, 1))
+                result = xp.where(chosen, candidate, result)
         return result
+
+    def _augment_by_group(self, images, group_ids, operation_ids, params):
+        """TensorFlow only: partition the batch by group, apply, stitch back in order."""
+        tf = _tf_ops._tf()
+        count = len(_GROUPS)
+        positions = tf.dynamic_partition(tf.range(tf.shape(images)[0]), group_ids, count)
+        image_parts = tf.dynamic_partition(images, group_ids, count)
+        operation_parts = tf.dynamic_partition(operation_ids, group_ids, count)
+        param_parts = {k: tf.dynamic_partition(v, group_ids, count) for k, v in params.items()}
+        results = [
+            self._apply_group(
+                _tf_ops,
+                group,
+                image_parts[i],
+                operation_parts[i],
+                {k: parts[i] for k, parts in param_parts.items()},
+            )
+            for i, group in enumerate(_GROUPS)
+        ]
+        return tf.dynamic_stitch(positions, results)
+
+    def _apply_group(self, xp, group, images, operation_ids, params):
+        """One group's operation on ``images``, with their operation ids and parameters."""
+        if group == "identity":
+            return images
+        if group == "geometric":
+
+            def only_for(name, values):
+                return xp.where(operation_ids == OPERATIONS.index(name), values, 0.0)
+
+            shape = xp.shape(images)
+            matrices = _image_ops.affine_matrices(
+                xp,
+                shear_x=only_for("shear_x", params["shear"]),
+                shear_y=only_for("shear_y", params["shear"]),
+                translate_x=only_for("translate_x", params["translate"]),
+                translate_y=only_for("translate_y", params["translate"]),
+                degrees=only_for("rotate", params["rotate"]),
+                height=shape[1],
+                width=shape[2],
+            )
+            return _image_ops.warp(xp, images, matrices, self.interpolation)
+        operation = getattr(_image_ops, group)
+        if group in ("autocontrast", "equalize"):
+            return operation(xp, images)
+        return operation(xp, images, params[PARAMETER_OF[group]])
 
     def compute_output_shape(self, input_shape):
         return input_shape
@@ -310,6 +379,7 @@ class TrivialAugment(RemembersInputDtype, BaseImagePreprocessingLayer):
                 "num_magnitude_bins": self.num_magnitude_bins,
                 "interpolation": self.interpolation,
                 "seed": self.seed,
+                "data_format": self.data_format,
             }
         )
         return config
