@@ -1,4 +1,4 @@
-"""AdaBound with a warm-up upper bound (source document 000, Chiba Inst. of Tech.)."""
+"""AdaBound with a warm-up upper bound (行木 & 山口, Chiba Institute of Technology)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ class WarmupAdaBound(AdaBound):
     bound exceeds it, the cap wins. From ``t = warmup_steps + 1`` on the update is
     exactly ``AdaBound`` (see its docstring for the equations).
 
-    The source document counts the warm-up in epochs (10 to 50 on CIFAR-10):
+    The paper counts the warm-up in epochs (10 to 50 on CIFAR-10):
     use ``warmup_steps = warmup_epochs * steps_per_epoch``. It writes the bounds with
     ``(1 - beta)`` where the official AdaBound code has ``gamma`` (equal at the
     defaults, ``gamma = 1 - beta_2 = 1e-3``) and Adam's step without bias corrections
@@ -36,11 +36,11 @@ class WarmupAdaBound(AdaBound):
         Other arguments: as `AdaBound`.
 
     References:
-        行木大輝, 山口智 (Chiba Institute of Technology). "学習初期に学習率の分散を考慮した
-        学習率の範囲を動的に制御する Adam" (A dynamically control of learning rate for
-        Adam using variance in early learning stage).
-        Luo et al., "Adaptive Gradient Methods with Dynamic Bound of Learning Rate",
-        ICLR 2019.
+        - 行木大輝, 山口智 (Chiba Institute of Technology). 学習初期に学習率の分散を考慮した
+          学習率の範囲を動的に制御する Adam (Adam controlling the range of the learning rate
+          with the variance of the early learning stage).
+        - Liangchen Luo, Yuanhao Xiong, Yan Liu & Xu Sun, 2019. [Adaptive Gradient Methods
+          with Dynamic Bound of Learning Rate](https://arxiv.org/abs/1902.09843). ICLR 2019.
     """
 
     def __init__(self, learning_rate=1e-3, final_lr=0.1, gamma=1e-3, beta_1=0.9,
