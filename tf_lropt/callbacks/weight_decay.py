@@ -100,7 +100,7 @@ class WeightDecayScheduler(keras.callbacks.Callback):
             raise ValueError(
                 "WeightDecayScheduler schedules the optimizer's decoupled weight decay, but "
                 f"{type(optimizer).__name__} was built with weight_decay={weight_decay!r}. "
-                "Pass a positive `weight_decay` to the optimizer (e.g. "
+                "Build it with a non-zero weight_decay (e.g. "
                 f"{type(optimizer).__name__}(..., weight_decay=5e-4), or use AdamW)."
             )
         if self.schedule is not None:

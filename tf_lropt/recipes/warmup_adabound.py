@@ -20,7 +20,6 @@ class WarmupAdaBoundRecipe(Recipe):
     final_lr 0.1, gamma 1e-3); the cap defaults to ``final_lr``. See
     ``tf_lropt.optimizers.WarmupAdaBound`` for the update.
 
-
     Args:
         epochs: length of the run, ``>= 1``.
         steps_per_epoch: optimizer steps per epoch; or ``num_examples`` and ``batch_size``.
