@@ -96,5 +96,7 @@ def test_learning_rate_logger_records_the_schedule(frequency):
     np.testing.assert_allclose(history.history["learning_rate"], want[3::4], rtol=1e-6)
     if frequency == "batch":
         np.testing.assert_allclose(batch_logs, want, rtol=1e-6)
+    else:  # only the epoch logs carry the rate
+        assert batch_logs == [None] * 12
     with pytest.raises(ValueError, match="frequency"):
         LearningRateLogger("step")

@@ -7,6 +7,7 @@ import inspect
 import math
 
 import keras
+import numpy as np
 import pytest
 
 from tests.optimizers.cases import PARAMS
@@ -61,9 +62,19 @@ def test_bad_argument_raises_naming_argument_value_and_range(classes, argument, 
 
 @pytest.mark.parametrize("optimizer_class", ALL)
 def test_learning_rate_accepts_float_schedule_and_callable(optimizer_class):
+    # Each form gives the rate 1e-3 at the first step, so the first updates are identical,
+    # non-zero and finite.
     schedule = keras.optimizers.schedules.ExponentialDecay(1e-3, 100, 0.9)
+    updates = []
     for learning_rate in (1e-3, schedule, lambda: 1e-3):
-        optimizer_class(learning_rate=learning_rate)
+        optimizer = optimizer_class(learning_rate=learning_rate)
+        variable = keras.Variable(np.zeros((2,), "float32"))
+        optimizer.apply([np.asarray([0.5, -2.0], "float32")], [variable])
+        updates.append(keras.ops.convert_to_numpy(variable))
+    assert np.all(np.isfinite(updates[0])) and np.all(updates[0] != 0.0), updates[0]
+    assert updates[0][0] < 0.0 < updates[0][1]  # against the gradient
+    np.testing.assert_array_equal(updates[1], updates[0])
+    np.testing.assert_array_equal(updates[2], updates[0])
 
 
 def test_public_names_are_exported():
