@@ -5,14 +5,15 @@ import numpy as np
 import pytest
 
 from tests.callbacks.probe import KernelRecorder, no_gradient_loss, probe_data, probe_model
-from tf_lropt import optimizers as ours
 from tf_lropt.callbacks import LearningRateLogger, WeightDecayScheduler
+from tf_lropt.optimizers import OPTIMIZER_CLASSES
 from tf_lropt.schedules import Cosine, Triangular2
 
 DECAYING = [
     pytest.param(lambda: keras.optimizers.AdamW(0.1, weight_decay=0.5), id="AdamW"),
     pytest.param(lambda: keras.optimizers.SGD(0.1, weight_decay=0.5), id="SGD"),
-    pytest.param(lambda: ours.RAdaBeliefW(0.1, weight_decay=0.5), id="RAdaBeliefW"),
+    *(pytest.param(lambda cls=cls: cls(0.1, weight_decay=0.5), id=cls.__name__)
+      for cls in OPTIMIZER_CLASSES),
 ]
 
 

@@ -10,13 +10,20 @@ import keras
 import numpy as np
 import pytest
 
-from tests.optimizers.cases import PARAMS
+from tests.optimizers.cases import CASES, PARAMS
 from tf_lropt import optimizers
-from tf_lropt.optimizers import AdaBelief, AdaBound, RAdaBeliefW, RAdam, WarmupAdaBound
+from tf_lropt.optimizers import (
+    OPTIMIZER_CLASSES,
+    AdaBelief,
+    AdaBound,
+    RAdaBeliefW,
+    RAdam,
+    WarmupAdaBound,
+)
 
 pytestmark = pytest.mark.backend_agnostic
 
-ALL = [AdaBound, WarmupAdaBound, RAdam, AdaBelief, RAdaBeliefW]
+ALL = list(OPTIMIZER_CLASSES)
 ADABOUNDS = [AdaBound, WarmupAdaBound]
 RECTIFIED = [RAdam, AdaBelief, RAdaBeliefW]
 
@@ -78,7 +85,10 @@ def test_learning_rate_accepts_float_schedule_and_callable(optimizer_class):
 
 
 def test_public_names_are_exported():
-    assert sorted(optimizers.__all__) == sorted(cls.__name__ for cls in ALL)
+    exported = [getattr(optimizers, name) for name in optimizers.__all__]
+    classes = [c for c in exported if isinstance(c, type) and issubclass(c, keras.Optimizer)]
+    assert sorted(c.__name__ for c in classes) == sorted(c.__name__ for c in ALL)
+    assert {case.cls for case in CASES} == set(ALL)  # every optimizer has test cases
     for cls in ALL:
         assert keras.saving.get_registered_name(cls) == f"tf_lropt>{cls.__name__}"
         assert "References:" in cls.__doc__
