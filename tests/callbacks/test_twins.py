@@ -66,6 +66,7 @@ def schedule_rates(schedule, steps):
     return np.asarray([float(schedule(int(i))) for i in steps])
 
 
+@pytest.mark.backend_agnostic
 def test_every_schedule_has_a_twin_named_after_it():
     assert set(TWINS) == set(SCHEDULES) == set(ARGUMENTS)
     for schedule_class, twin in TWINS.items():
@@ -75,11 +76,13 @@ def test_every_schedule_has_a_twin_named_after_it():
         assert issubclass(twin, ScheduleCallback) and twin.schedule_class is schedule_class
 
 
+@pytest.mark.backend_agnostic
 def test_familiar_names_are_aliases():
     assert CyclicLR is CyclicalLearningRateCallback
     assert CosineAnnealing is CosineCallback
 
 
+@pytest.mark.backend_agnostic
 @pytest.mark.parametrize("schedule_class", SCHEDULES, ids=lambda c: c.__name__)
 def test_twin_signature_is_the_schedule_signature_then_the_callback_arguments(schedule_class):
     twin = TWINS[schedule_class]
@@ -96,6 +99,7 @@ def test_twin_signature_is_the_schedule_signature_then_the_callback_arguments(sc
     assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in tail)
 
 
+@pytest.mark.backend_agnostic
 @pytest.mark.parametrize("schedule_class", SCHEDULES, ids=lambda c: c.__name__)
 def test_help_lists_every_argument(schedule_class):
     twin = TWINS[schedule_class]
@@ -106,6 +110,7 @@ def test_help_lists_every_argument(schedule_class):
     assert "Args:" in text and schedule_class.__name__ in text
 
 
+@pytest.mark.backend_agnostic
 def test_momentum_defaults_are_the_same_everywhere():
     assert (DEFAULT_BASE_MOMENTUM, DEFAULT_MAX_MOMENTUM) == (0.85, 0.95)
     for callback_class in (ScheduleCallback, *TWINS.values()):
@@ -116,6 +121,7 @@ def test_momentum_defaults_are_the_same_everywhere():
     assert (callback.base_momentum, callback.max_momentum) == (0.85, 0.95)
 
 
+@pytest.mark.backend_agnostic
 @pytest.mark.parametrize("schedule_class", SCHEDULES, ids=lambda c: c.__name__)
 def test_twin_builds_the_schedule_from_keywords_and_positions(schedule_class):
     kwargs = ARGUMENTS[schedule_class]
@@ -133,6 +139,7 @@ def test_twin_builds_the_schedule_from_keywords_and_positions(schedule_class):
         TWINS[schedule_class](**kwargs, no_such_argument=1)
 
 
+@pytest.mark.backend_agnostic
 @pytest.mark.parametrize("twin", [OneCycleCallback, WarmupCallback], ids=lambda c: c.__name__)
 def test_new_twins_drive_the_rate(twin):
     callback = twin(**ARGUMENTS[twin.schedule_class])
@@ -149,6 +156,7 @@ def test_one_cycle_twin_cycles_momentum_with_the_shared_defaults():
     assert min(momenta) == pytest.approx(0.85, rel=1e-6)  # at the peak rate, step 2
 
 
+@pytest.mark.backend_agnostic
 def test_a_new_schedule_argument_reaches_the_twin_without_an_edit():
     class Scaled(Triangular):
         """Triangular times a factor.
@@ -198,6 +206,7 @@ def test_steps_per_execution_warns():
     assert not [w for w in caught if "steps_per_execution" in str(w.message)]
 
 
+@pytest.mark.backend_agnostic
 def test_logged_rate_does_not_depend_on_the_callbacks_order(tmp_path):
     schedule = Triangular2(0.01, 0.05, 2)
     batch_logs = []
@@ -217,6 +226,7 @@ def test_logged_rate_does_not_depend_on_the_callbacks_order(tmp_path):
     np.testing.assert_allclose(logged, per_batch[2::3], rtol=1e-6)
 
 
+@pytest.mark.backend_agnostic
 def test_the_wrapper_is_removed_after_fit():
     model = probe_model(keras.optimizers.SGD(0.1))
     fit(model, [CyclicLR(0.01, 0.05, 2)], 2)
