@@ -239,18 +239,10 @@ def test_the_wrapper_is_removed_after_fit():
 
 
 def test_tensorboard_listed_first_records_the_per_batch_rate(tmp_path):
-    from tensorboard.backend.event_processing import event_accumulator
-
     schedule = Triangular2(0.01, 0.05, 2)
     board = keras.callbacks.TensorBoard(str(tmp_path), update_freq=1)
     fit(probe_model(keras.optimizers.SGD(0.0)), [board, ScheduleCallback(schedule)], 4)
-    accumulator = event_accumulator.EventAccumulator(
-        str(tmp_path / "train"), size_guidance={event_accumulator.TENSORS: 0}
-    )
-    accumulator.Reload()
-    events = accumulator.Tensors("batch_learning_rate")
-    rates = [float(np.asarray(keras.ops.convert_to_numpy(
-        __import__("tensorflow").make_ndarray(e.tensor_proto)))) for e in events]
+    rates = _tensorboard_scalars(tmp_path / "train", "batch_learning_rate")
     np.testing.assert_allclose(rates, schedule_rates(schedule, range(4)), rtol=1e-6)
 
 
@@ -265,3 +257,29 @@ def test_tensorboard_listed_first_records_the_per_batch_rate(tmp_path):
 def test_weight_decay_scheduler_names_the_missing_weight_decay(make_optimizer, shown):
     with pytest.raises(ValueError, match=f"{shown}.*non-zero weight_decay"):
         fit(probe_model(make_optimizer()), [WeightDecayScheduler()], 2)
+
+
+def _tensorboard_scalars(directory, tag):
+    import tensorflow as tf
+    from tensorboard.backend.event_processing import event_accumulator
+
+    accumulator = event_accumulator.EventAccumulator(
+        str(directory), size_guidance={event_accumulator.TENSORS: 0}
+    )
+    accumulator.Reload()
+    return [float(tf.make_ndarray(e.tensor_proto)) for e in accumulator.Tensors(tag)]
+
+
+def test_epoch_rate_of_tensorboard_is_one_step_ahead_of_history_for_a_schedule_inside(tmp_path):
+    # What the LearningRateLogger docstring says: History holds the last update's rate,
+    # TensorBoard's epoch_learning_rate the next one's.
+    from tf_lropt.callbacks import LearningRateLogger
+
+    schedule = Triangular2(0.01, 0.05, 2)
+    board = keras.callbacks.TensorBoard(str(tmp_path))
+    history = fit(probe_model(keras.optimizers.SGD(schedule)), [LearningRateLogger(), board],
+                  3, epochs=2)
+    np.testing.assert_allclose(history.history["learning_rate"],
+                               schedule_rates(schedule, [2, 5]), rtol=1e-6)
+    np.testing.assert_allclose(_tensorboard_scalars(tmp_path / "train", "epoch_learning_rate"),
+                               schedule_rates(schedule, [3, 6]), rtol=1e-6)
