@@ -31,9 +31,20 @@ class WarmupAdaBound(AdaBound):
     constant rate) so that a schedule moves all bounds together.
 
     Args:
+        learning_rate: float, `LearningRateSchedule` or callable. Defaults to 1e-3.
+        final_lr: the SGD rate both bounds converge to. Defaults to 0.1.
+        gamma: convergence speed of the bounds. Defaults to 1e-3.
+        beta_1: decay rate of the first moment, in [0, 1). Defaults to 0.9.
+        beta_2: decay rate of the second moment, in [0, 1). Defaults to 0.999.
+        epsilon: added to ``sqrt(v_t)``. Defaults to 1e-8.
+        amsbound: keep the running maximum of ``v_t`` (a third slot).
         warmup_steps: number of updates under the cap, >= 0 (0 is AdaBound).
         warmup_upper_bound: the cap, > 0; ``None`` uses ``final_lr``.
-        Other arguments: as `AdaBound`.
+        base_lr: rate that ``final_lr`` and the cap refer to; ``None`` derives it from
+            ``learning_rate`` (a reference rate, not a cycle's lower bound as in the
+            cyclical schedules).
+        name: the optimizer's name. Defaults to ``"warmup_adabound"``.
+        **kwargs: base-class arguments (weight_decay, clipnorm, use_ema, ...).
 
     References:
         - 行木大輝, 山口智 (Chiba Institute of Technology). 学習初期に学習率の分散を考慮した
