@@ -183,6 +183,13 @@ def test_a_new_schedule_argument_reaches_the_twin_without_an_edit():
     finally:
         TWINS.pop(Scaled)
 
+    class Custom(CyclicLR):  # a user's subclass with its own arguments keeps its signature
+        def __init__(self, width, **kwargs):
+            super().__init__(0.1, 0.1 + width, 2, **kwargs)
+
+    assert list(inspect.signature(Custom).parameters) == ["width", "kwargs"]
+    assert Custom(0.4, verbose=1).schedule.max_lr == pytest.approx(0.5)
+
     class Undocumented(Triangular):
         def __init__(self, base_lr, max_lr, step_size, secret=0):
             super().__init__(base_lr, max_lr, step_size)

@@ -168,6 +168,8 @@ class ScheduleTwin(ScheduleCallback):
         super().__init_subclass__(**kwargs)
         schedule_class = cls.__dict__.get("schedule_class")
         if schedule_class is None:
+            if "__init__" in cls.__dict__:  # its own arguments: let inspect read them
+                cls.__signature__ = None
             return
         cls.__signature__ = inspect.Signature(
             _schedule_parameters(schedule_class) + _callback_parameters()
