@@ -49,15 +49,18 @@ from tf_lropt import optimizers as ours  # noqa: E402
 
 # name -> (factory, number of per-parameter slots the algorithm needs)
 Factory = Callable[[], keras.optimizers.Optimizer]
+# Every optimizer of ``ours.OPTIMIZER_CLASSES`` at its defaults (a row label and
+# arguments only where they differ), then the variants.
+_LABELS = {ours.RAdaBeliefW: "RAdaBeliefW (wd=1e-2)"}
+_ARGUMENTS = {ours.WarmupAdaBound: {"warmup_steps": 1000}}
 OPTIMIZERS: dict[str, tuple[Factory, int]] = {
     "keras Adam": (lambda: keras.optimizers.Adam(), 2),
     "keras AdamW (wd=1e-2)": (lambda: keras.optimizers.AdamW(weight_decay=1e-2), 2),
-    "AdaBound": (lambda: ours.AdaBound(), 2),
-    "WarmupAdaBound": (lambda: ours.WarmupAdaBound(warmup_steps=1000), 2),
-    "RAdam": (lambda: ours.RAdam(), 2),
-    "AdaBelief": (lambda: ours.AdaBelief(), 2),
+    **{
+        _LABELS.get(cls, cls.__name__): (lambda cls=cls: cls(**_ARGUMENTS.get(cls, {})), 2)
+        for cls in ours.OPTIMIZER_CLASSES
+    },
     "AdaBelief (rectify)": (lambda: ours.AdaBelief(rectify=True), 2),
-    "RAdaBeliefW (wd=1e-2)": (lambda: ours.RAdaBeliefW(), 2),
     "AdaBound (amsbound)": (lambda: ours.AdaBound(amsbound=True), 3),
     "AdaBelief (amsgrad)": (lambda: ours.AdaBelief(amsgrad=True), 3),
 }

@@ -1,4 +1,4 @@
-"""Experiment 1 (first source document): warm-up AdaBound against AdaBound and RAdam.
+"""Experiment 1 (行木 & 山口, Chiba Inst. of Tech.): warm-up AdaBound against AdaBound, RAdam.
 
 A CNN on CIFAR-10 trained with AdaBound, RAdam and WarmupAdaBound whose upper bound is capped
 for the first 10, 20, 30, 40 and 50 epochs ("w10AdaBound" ...); test accuracy curves of all

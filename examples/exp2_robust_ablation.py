@@ -1,4 +1,4 @@
-"""Experiment 2 (second source document, table 1): the robust recipe, one addition at a time.
+"""Experiment 2 (Noguchi & Yamauchi, table 1): the robust recipe, one addition at a time.
 
 ResNet-56 on CIFAR-10, NAG (lr 0.1, momentum 0.9, weight decay 1e-4), batch 128, 300 epochs,
 x0.1 at epochs 150 and 225; then + cosine decay, + TrivialAugment, + CutMix, + weight decay off

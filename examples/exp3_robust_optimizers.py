@@ -1,4 +1,4 @@
-"""Experiment 3 (second source document, table 2): optimizers x learning rates, full recipe.
+"""Experiment 3 (Noguchi & Yamauchi, table 2): optimizers x learning rates, full recipe.
 
 ResNet-56 on CIFAR-10 with the whole recipe (cosine decay, TrivialAugment, CutMix, weight decay
 off at 75 %): NAG, Adam, AdamW, RAdam, AdaBelief and RAdaBeliefW (the document's proposal) at

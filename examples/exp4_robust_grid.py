@@ -1,4 +1,4 @@
-"""Experiment 4 (second source document, table 3): RAdaBeliefW over learning rate x weight decay.
+"""Experiment 4 (Noguchi & Yamauchi, table 3): RAdaBeliefW over learning rate x weight decay.
 
 ResNet-34 (CIFAR variant) on CIFAR-10 with the whole recipe, lr {1e-1, 5e-2, 1e-2, 5e-3, 1e-3}
 x weight decay {1e-2, 5e-3, 1e-3, 5e-4, 1e-4}; the table with its mean and variance (paper:

@@ -1,4 +1,4 @@
-"""Experiment 5 (third source document, course notes): Momentum, AdaGrad, RMSProp and Adam.
+"""Experiment 5 (course notes "Section2: 学習率最適化手法"): Momentum, AdaGrad, RMSProp, Adam.
 
 The notes' MNIST MLP, 784-40-20-10 with sigmoid units and N(0, 0.01^2) weights, pixels scaled to
 [0, 1], lr 0.01, batch 100, 1,000 iterations, accuracy evaluated every 10 iterations; train and

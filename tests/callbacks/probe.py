@@ -19,12 +19,14 @@ def no_gradient_loss(y_true, y_pred):
     return 0.0 * keras.ops.mean(y_pred)
 
 
-def probe_model(optimizer, jit_compile=True, loss=linear_loss, kernel_initializer="zeros"):
+def probe_model(optimizer, jit_compile=True, loss=linear_loss, kernel_initializer="zeros",
+                steps_per_execution=1):
     model = keras.Sequential(
         [keras.Input((3,)), keras.layers.Dense(1, use_bias=False,
                                                kernel_initializer=kernel_initializer)]
     )
-    model.compile(optimizer=optimizer, loss=loss, jit_compile=jit_compile)
+    model.compile(optimizer=optimizer, loss=loss, jit_compile=jit_compile,
+                  steps_per_execution=steps_per_execution)
     return model
 
 

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from tests.callbacks.probe import KernelRecorder, probe_data, probe_model
-from tf_lropt import optimizers as ours
 from tf_lropt.callbacks import CosineAnnealing, CyclicLR, ScheduleCallback
+from tf_lropt.optimizers import OPTIMIZER_CLASSES
 from tf_lropt.schedules import Cosine, CyclicalLearningRate, OneCycle, Triangular2
 
 
@@ -129,10 +129,7 @@ def test_cycled_momentum_with_loss_scaling_and_mirrored_strategy():
 ADAM_FAMILY = [
     pytest.param(lambda: keras.optimizers.Adam(0.01), id="Adam"),
     pytest.param(lambda: keras.optimizers.AdamW(0.01, weight_decay=0.01), id="AdamW"),
-    pytest.param(lambda: ours.AdaBound(0.01), id="AdaBound"),
-    pytest.param(lambda: ours.RAdam(0.01), id="RAdam"),
-    pytest.param(lambda: ours.AdaBelief(0.01), id="AdaBelief"),
-    pytest.param(lambda: ours.RAdaBeliefW(0.01), id="RAdaBeliefW"),
+    *(pytest.param(lambda cls=cls: cls(0.01), id=cls.__name__) for cls in OPTIMIZER_CLASSES),
 ]
 
 

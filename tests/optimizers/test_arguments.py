@@ -7,15 +7,23 @@ import inspect
 import math
 
 import keras
+import numpy as np
 import pytest
 
-from tests.optimizers.cases import PARAMS
+from tests.optimizers.cases import CASES, PARAMS
 from tf_lropt import optimizers
-from tf_lropt.optimizers import AdaBelief, AdaBound, RAdaBeliefW, RAdam, WarmupAdaBound
+from tf_lropt.optimizers import (
+    OPTIMIZER_CLASSES,
+    AdaBelief,
+    AdaBound,
+    RAdaBeliefW,
+    RAdam,
+    WarmupAdaBound,
+)
 
 pytestmark = pytest.mark.backend_agnostic
 
-ALL = [AdaBound, WarmupAdaBound, RAdam, AdaBelief, RAdaBeliefW]
+ALL = list(OPTIMIZER_CLASSES)
 ADABOUNDS = [AdaBound, WarmupAdaBound]
 RECTIFIED = [RAdam, AdaBelief, RAdaBeliefW]
 
@@ -61,13 +69,26 @@ def test_bad_argument_raises_naming_argument_value_and_range(classes, argument, 
 
 @pytest.mark.parametrize("optimizer_class", ALL)
 def test_learning_rate_accepts_float_schedule_and_callable(optimizer_class):
+    # Each form gives the rate 1e-3 at the first step, so the first updates are identical,
+    # non-zero and finite.
     schedule = keras.optimizers.schedules.ExponentialDecay(1e-3, 100, 0.9)
+    updates = []
     for learning_rate in (1e-3, schedule, lambda: 1e-3):
-        optimizer_class(learning_rate=learning_rate)
+        optimizer = optimizer_class(learning_rate=learning_rate)
+        variable = keras.Variable(np.zeros((2,), "float32"))
+        optimizer.apply([np.asarray([0.5, -2.0], "float32")], [variable])
+        updates.append(keras.ops.convert_to_numpy(variable))
+    assert np.all(np.isfinite(updates[0])) and np.all(updates[0] != 0.0), updates[0]
+    assert updates[0][0] < 0.0 < updates[0][1]  # against the gradient
+    np.testing.assert_array_equal(updates[1], updates[0])
+    np.testing.assert_array_equal(updates[2], updates[0])
 
 
 def test_public_names_are_exported():
-    assert sorted(optimizers.__all__) == sorted(cls.__name__ for cls in ALL)
+    exported = [getattr(optimizers, name) for name in optimizers.__all__]
+    classes = [c for c in exported if isinstance(c, type) and issubclass(c, keras.Optimizer)]
+    assert sorted(c.__name__ for c in classes) == sorted(c.__name__ for c in ALL)
+    assert {case.cls for case in CASES} == set(ALL)  # every optimizer has test cases
     for cls in ALL:
         assert keras.saving.get_registered_name(cls) == f"tf_lropt>{cls.__name__}"
         assert "References:" in cls.__doc__

@@ -36,8 +36,17 @@ def run_steps(optimizer, gradient, steps, start=0.0):
 
 
 def test_rho_places_first_rectified_step_at_5_or_6():
-    # The reason the threshold is an option: rho_5 = 4.996 with beta_2 = 0.999.
-    assert 4.0 < radam_rho(5, 0.999) < 5.0 < radam_rho(6, 0.999)
+    # The reason the threshold is an option: rho_5 = 4.996 with beta_2 = 0.999, so the
+    # package's rectification test passes at step 5 with threshold 4 but only from step 6
+    # with threshold 5.
+    def rectified(step, threshold):
+        is_rectified, _ = _moments.rectification(
+            ops.convert_to_tensor(float(step), "float32"), 0.999, threshold
+        )
+        return bool(ops.convert_to_numpy(is_rectified))
+
+    assert [rectified(t, 5.0) for t in (4, 5, 6)] == [False, False, True]
+    assert [rectified(t, 4.0) for t in (4, 5, 6)] == [False, True, True]
 
 
 @pytest.mark.parametrize("optimizer_class", [RAdam, AdaBelief, RAdaBeliefW])

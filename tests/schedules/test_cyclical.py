@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from tests.reference import schedules as ref
+from tests.schedules.scale_functions import halve_every_other_cycle, slow_exponential
 from tf_lropt.schedules import (
     CyclicalLearningRate,
     ExpRange,
@@ -75,16 +76,6 @@ def test_paper_example_boundaries():
     schedule = CyclicalLearningRate(0.001, 0.006, 2000)
     np.testing.assert_allclose(rates(schedule, [0, 1000, 2000, 3000, 4000, 6000]),
                                [0.001, 0.0035, 0.006, 0.0035, 0.001, 0.006], rtol=1e-6)
-
-
-@keras.saving.register_keras_serializable(package="tf_lropt_tests")
-def halve_every_other_cycle(cycle):
-    return keras.ops.power(0.5, keras.ops.floor((cycle - 1.0) / 2.0))
-
-
-@keras.saving.register_keras_serializable(package="tf_lropt_tests")
-def slow_exponential(iteration):
-    return keras.ops.exp(-iteration / 5000.0)
 
 
 @pytest.mark.parametrize(

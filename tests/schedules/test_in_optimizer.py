@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from tests.callbacks.probe import KernelRecorder, probe_data, probe_model
-from tests.schedules.test_cyclical import halve_every_other_cycle
+from tests.schedules.scale_functions import halve_every_other_cycle
 from tf_lropt.schedules import (
     Cosine,
     CyclicalLearningRate,

@@ -45,8 +45,9 @@ class CutMix(RemembersInputDtype, keras.layers.CutMix):
 
     References:
         - Yun, S., Han, D., Oh, S. J., Chun, S., Choe, J. & Yoo, Y. (2019). CutMix:
-          Regularization Strategy to Train Strong Classifiers with Localizable
-          Features. ICCV 2019. arXiv:1905.04899. Official code: github.com/clovaai/CutMix-PyTorch.
+          Regularization Strategy to Train Strong Classifiers with Localizable Features.
+          ICCV 2019. https://arxiv.org/abs/1905.04899. Official code:
+          github.com/clovaai/CutMix-PyTorch.
     """
 
     def __init__(

@@ -60,8 +60,9 @@ def cifar_augment(
     (a shift of -4..4 pixels each way), random horizontal flip, then
     :class:`TrivialAugment` (each image its own operation and strength). Per batch:
     :class:`CutMix` with ``Beta(cutmix_alpha, cutmix_alpha)`` boxes, applied with
-    ``cutmix_probability``. This is the "+TrivialAugment +CutMix" recipe of the
-    second source document (CutMix alpha = probability = 1.0).
+    ``cutmix_probability``. This is the "+TrivialAugment +CutMix" recipe of
+    Noguchi & Yamauchi (Nihon University; ``tf_lropt.recipes.RobustRecipe`` cites it in
+    full), with CutMix alpha = probability = 1.0.
 
     Args:
         dataset: unbatched ``(image, label)`` pairs, images ``(H, W, C)`` channels_last,

@@ -110,7 +110,7 @@ class TrivialAugment(RemembersInputDtype, keras.layers.Layer):
 
     References:
         - Müller, S. G. & Hutter, F. (2021). TrivialAugment: Tuning-free Yet
-          State-of-the-Art Data Augmentation. ICCV 2021. arXiv:2103.10158.
+          State-of-the-Art Data Augmentation. ICCV 2021. https://arxiv.org/abs/2103.10158.
           Official code: github.com/automl/trivialaugment (``aug_lib.py``).
     """
 

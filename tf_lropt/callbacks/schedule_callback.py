@@ -9,7 +9,13 @@ import keras
 
 from tf_lropt import _validation as v
 from tf_lropt.callbacks import _hyperparameters as hp
+from tf_lropt.callbacks import _step_logs
 from tf_lropt.schedules import Cosine, CyclicalLearningRate, OneCycle
+
+# Momentum at the rate's peak and at its lowest point when cycle_momentum=True,
+# the same for every callback (PyTorch's OneCycleLR defaults; its CyclicLR uses 0.8/0.9).
+DEFAULT_BASE_MOMENTUM = 0.85
+DEFAULT_MAX_MOMENTUM = 0.95
 
 
 def current_step(optimizer: Any) -> int:
@@ -59,18 +65,28 @@ class ScheduleCallback(keras.callbacks.Callback):
     continues the cycle where it stopped. Under gradient accumulation
     (``gradient_accumulation_steps=k``) that counter is the number of *updates*, so
     the rate changes every ``k`` micro-batches; a schedule passed to the optimizer
-    itself would instead see micro-batches. With ``steps_per_execution=k`` Keras calls
-    the batch hooks once per ``k`` steps, so the rate is set once per ``k`` updates
-    (from the step at the start of the group); pass the schedule to the optimizer
-    itself where every step must follow it.
+    itself would instead see micro-batches.
 
-    ``logs`` receive ``"learning_rate"`` (and the momentum attribute's name when
-    cycled) at every batch end and epoch end, so History, CSVLogger and TensorBoard
-    record them; ``self.history`` keeps the per-batch values with ``"iterations"``.
+    ``steps_per_execution=k``: Keras calls the batch hooks once per ``k`` steps, so
+    the rate is set once per ``k`` updates (from the step at the start of the
+    group) and a cycle shorter than ``k`` steps is lost; ``on_train_begin`` warns.
+    Pass the schedule to the optimizer itself where every step must follow it.
+
+    Logging: ``"learning_rate"`` (and the momentum attribute's name when cycled) is
+    added to the logs the train step returns, before any callback sees them, so
+    History, CSVLogger and TensorBoard (``update_freq="batch"`` or an integer)
+    record it wherever this callback is listed. The per-batch value is the rate that
+    batch's update used; the epoch value is the last batch's. TensorBoard's own
+    ``epoch_learning_rate`` reads ``optimizer.learning_rate`` after the epoch: with
+    this callback that is the same last-batch rate, but with a schedule *inside* the
+    optimizer it is the schedule at the next step (the first rate of the following
+    epoch), one step ahead of ``LearningRateLogger``'s value in History.
+    ``self.history`` keeps the per-batch values with ``"iterations"``.
 
     ``cycle_momentum=True`` cycles SGD's ``momentum`` (or Adam's ``beta_1``)
-    inversely to the rate between ``base_momentum`` and ``max_momentum``, as
-    PyTorch's ``CyclicLR``/``OneCycleLR`` do; the schedule must provide
+    inversely to the rate between ``base_momentum`` and ``max_momentum`` (defaults
+    ``DEFAULT_BASE_MOMENTUM = 0.85`` and ``DEFAULT_MAX_MOMENTUM = 0.95`` for every
+    callback), as PyTorch's ``CyclicLR``/``OneCycleLR`` do; the schedule must provide
     ``momentum_schedule`` (``CyclicalLearningRate``, ``Cosine``, ``OneCycle``), or pass
     any ``momentum_schedule`` callable of the step. The momentum goes through a
     variable the compiled train step reads (see ``_hyperparameters``); it is not
@@ -88,18 +104,18 @@ class ScheduleCallback(keras.callbacks.Callback):
     raises ``ValueError`` at ``on_train_begin``).
 
     References:
-        - [Smith, 2017. Cyclical Learning Rates for Training Neural Networks](
-          https://arxiv.org/abs/1506.01186).
-        - [Smith, 2018. A disciplined approach to neural network hyper-parameters](
-          https://arxiv.org/abs/1803.09820): cyclical momentum.
+        - Leslie N. Smith, 2017. [Cyclical Learning Rates for Training Neural Networks](
+          https://arxiv.org/abs/1506.01186). WACV 2017.
+        - Leslie N. Smith, 2018. [A disciplined approach to neural network
+          hyper-parameters: Part 1](https://arxiv.org/abs/1803.09820): cyclical momentum.
     """
 
     def __init__(
         self,
         schedule: Callable[[Any], Any],
         cycle_momentum: bool = False,
-        base_momentum: float = 0.85,
-        max_momentum: float = 0.95,
+        base_momentum: float = DEFAULT_BASE_MOMENTUM,
+        max_momentum: float = DEFAULT_MAX_MOMENTUM,
         momentum_schedule: Callable[[Any], Any] | None = None,
         verbose: int = 0,
     ):
@@ -139,6 +155,7 @@ class ScheduleCallback(keras.callbacks.Callback):
     def on_train_begin(self, logs: dict | None = None) -> None:
         optimizer = self.model.optimizer
         check_float_learning_rate(optimizer, type(self).__name__)
+        _step_logs.warn_steps_per_execution(self.model, type(self).__name__, "learning rate")
         if self.cycle_momentum:
             self._momentum_attribute = momentum_attribute(optimizer)
             self._momentum_variable, rebound = hp.bind(
@@ -148,6 +165,7 @@ class ScheduleCallback(keras.callbacks.Callback):
                 self.model.make_train_function(force=True)
 
     def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        _step_logs.install(self.model, self, lambda: self._current)
         optimizer = self.model.optimizer
         step = current_step(optimizer)
         rate = float(keras.ops.convert_to_numpy(self.schedule(step)))
@@ -178,78 +196,9 @@ class ScheduleCallback(keras.callbacks.Callback):
         self._log(logs)
 
     def on_train_end(self, logs: dict | None = None) -> None:
+        _step_logs.remove(self.model, self)
         if self._momentum_attribute is not None:
             hp.unbind(self.model.optimizer, self._momentum_attribute)
             self._momentum_variable = None
 
 
-class CyclicLR(ScheduleCallback):
-    """Callback twin of ``tf_lropt.schedules.CyclicalLearningRate`` (the Kaggle name).
-
-    Builds the same schedule object and drives it with ``ScheduleCallback``;
-    see both for the formula, ``cycle_momentum`` and logging.
-
-    References:
-        - [Smith, 2017. Cyclical Learning Rates for Training Neural Networks](
-          https://arxiv.org/abs/1506.01186).
-    """
-
-    def __init__(
-        self,
-        base_lr: float = 0.001,
-        max_lr: float = 0.006,
-        step_size: float = 2000,
-        mode: str = "triangular",
-        gamma: float = 1.0,
-        scale_fn: Callable[[Any], Any] | None = None,
-        scale_mode: str | None = None,
-        shape: str = "triangular",
-        step_size_down: float | None = None,
-        cycle_momentum: bool = False,
-        base_momentum: float = 0.8,
-        max_momentum: float = 0.9,
-        verbose: int = 0,
-    ):
-        schedule = CyclicalLearningRate(
-            base_lr, max_lr, step_size, mode, gamma, scale_fn, scale_mode, shape, step_size_down
-        )
-        super().__init__(schedule, cycle_momentum, base_momentum, max_momentum, verbose=verbose)
-
-
-class CosineAnnealing(ScheduleCallback):
-    """Callback twin of ``tf_lropt.schedules.Cosine`` (warm-up, floor, warm restarts).
-
-    Builds the same schedule object and drives it with ``ScheduleCallback``;
-    see both for the formula, ``cycle_momentum`` and logging.
-
-    References:
-        - Source document 001, equation (17); [Loshchilov & Hutter, 2017. SGDR](
-          https://arxiv.org/abs/1608.03983).
-    """
-
-    def __init__(
-        self,
-        initial_learning_rate: float,
-        decay_steps: int,
-        alpha: float = 0.0,
-        warmup_steps: int = 0,
-        warmup_start_lr: float = 0.0,
-        restart_steps: int | None = None,
-        restart_mult: float = 1.0,
-        restart_decay: float = 1.0,
-        cycle_momentum: bool = False,
-        base_momentum: float = 0.85,
-        max_momentum: float = 0.95,
-        verbose: int = 0,
-    ):
-        schedule = Cosine(
-            initial_learning_rate,
-            decay_steps,
-            alpha,
-            warmup_steps,
-            warmup_start_lr,
-            restart_steps,
-            restart_mult,
-            restart_decay,
-        )
-        super().__init__(schedule, cycle_momentum, base_momentum, max_momentum, verbose=verbose)

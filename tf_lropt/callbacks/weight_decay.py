@@ -9,6 +9,7 @@ import keras
 
 from tf_lropt import _validation as v
 from tf_lropt.callbacks import _hyperparameters as hp
+from tf_lropt.callbacks import _step_logs
 
 
 class WeightDecayScheduler(keras.callbacks.Callback):
@@ -16,7 +17,7 @@ class WeightDecayScheduler(keras.callbacks.Callback):
 
     ``off_fraction=0.75`` (the default) keeps the optimizer's ``weight_decay`` for
     the first 75 % of the epochs and sets it to 0 from epoch
-    ``ceil(0.75 * epochs)`` (0-based) on: the second source document's recipe
+    ``ceil(0.75 * epochs)`` (0-based) on: the recipe of Noguchi & Yamauchi
     (weight decay off at 75 %, for robustness to the initial values). ``epochs`` is
     the ``epochs`` given to ``fit`` unless ``total_epochs`` is set (set it when
     training is split over several ``fit`` calls).
@@ -25,13 +26,17 @@ class WeightDecayScheduler(keras.callbacks.Callback):
     ``schedule(optimizer.iterations)`` (any ``LearningRateSchedule`` or callable of
     the step, e.g. ``Cosine(1.0, total_steps)``); pass ``off_fraction=None`` with it.
 
-    Works for any optimizer using Keras' decoupled weight decay
-    (``var -= var * weight_decay * lr``: AdamW, SGD/Adam with ``weight_decay=``,
-    tf_lropt's optimizers); it must be constructed with a non-zero
-    ``weight_decay``. Keras keeps that as a Python float captured when the train
-    step is compiled, so the value goes through a variable the compiled step reads
-    (not saved with the optimizer's variables; the config keeps the float).
-    ``logs["weight_decay"]`` records the value in effect.
+    Works for any optimizer using Keras' decoupled weight decay (``var -= var * weight_decay
+    * lr``: AdamW, SGD/Adam with ``weight_decay=``, tf_lropt's optimizers); it must be
+    constructed with a non-zero ``weight_decay``: ``keras.optimizers.SGD`` and ``Adam``
+    default to ``weight_decay=None``, and with ``None`` or ``0`` ``on_train_begin`` raises a
+    ``ValueError`` naming the argument (build e.g. ``SGD(0.1, momentum=0.9,
+    weight_decay=5e-4)``, or use ``AdamW``). Keras keeps that as a Python float captured
+    when the train step is compiled, so the value goes through a variable the compiled step
+    reads (not saved with the optimizer's variables; the config keeps the float).
+    ``logs["weight_decay"]`` records the value in effect. With ``schedule`` and
+    ``steps_per_execution=k > 1`` the multiplier changes only every ``k`` steps
+    (the batch hooks run once per group); ``on_train_begin`` warns.
 
     Args:
         off_fraction: fraction of the epochs after which decay is off, in ``(0, 1]``.
@@ -39,9 +44,12 @@ class WeightDecayScheduler(keras.callbacks.Callback):
         total_epochs: total epochs for ``off_fraction``; default: ``fit``'s ``epochs``.
 
     References:
-        - Source document 001 (Nihon Univ.): weight decay switched off at 75 % of training.
-        - [Loshchilov & Hutter, 2019. Decoupled Weight Decay Regularization](
-          https://arxiv.org/abs/1711.05101) (ICLR 2019): scheduled decoupled decay.
+        - Noguchi, S. & Yamauchi, Y. (野口尚馬, 山内ゆかり; Nihon University, College of
+          Industrial Technology). ハイパーパラメータに対してロバストかつ高精度な深層学習手法の提案
+          (Proposal of a robust and accurate deep learning method for hyperparameters):
+          weight decay switched off at 75 % of training.
+        - Ilya Loshchilov & Frank Hutter, 2019. [Decoupled Weight Decay Regularization](
+          https://arxiv.org/abs/1711.05101). ICLR 2019: scheduled decoupled decay.
     """
 
     def __init__(
@@ -84,6 +92,21 @@ class WeightDecayScheduler(keras.callbacks.Callback):
         return int(-(-self.off_fraction * epochs // 1))
 
     def on_train_begin(self, logs: dict | None = None) -> None:
+        optimizer = hp.target_optimizer(self.model.optimizer)
+        weight_decay = getattr(optimizer, "weight_decay", None)
+        if isinstance(weight_decay, hp.HyperparameterVariable):
+            weight_decay = weight_decay.structural_value
+        if not weight_decay:
+            raise ValueError(
+                "WeightDecayScheduler schedules the optimizer's decoupled weight decay, but "
+                f"{type(optimizer).__name__} was built with weight_decay={weight_decay!r}. "
+                "Build it with a non-zero weight_decay (e.g. "
+                f"{type(optimizer).__name__}(..., weight_decay=5e-4), or use AdamW)."
+            )
+        if self.schedule is not None:
+            _step_logs.warn_steps_per_execution(
+                self.model, type(self).__name__, "weight decay"
+            )
         self._variable, rebound = hp.bind(
             self.model.optimizer, "weight_decay", "WeightDecayScheduler"
         )

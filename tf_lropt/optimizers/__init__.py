@@ -9,4 +9,14 @@ from tf_lropt.optimizers.radabeliefw import RAdaBeliefW
 from tf_lropt.optimizers.radam import RAdam
 from tf_lropt.optimizers.warmup_adabound import WarmupAdaBound
 
-__all__ = ["AdaBelief", "AdaBound", "RAdaBeliefW", "RAdam", "WarmupAdaBound"]
+# The package's optimizers, the one list that tests, bench/ and examples/ read.
+OPTIMIZER_CLASSES = (AdaBound, WarmupAdaBound, RAdam, AdaBelief, RAdaBeliefW)
+
+__all__ = [
+    "OPTIMIZER_CLASSES",
+    "AdaBelief",
+    "AdaBound",
+    "RAdaBeliefW",
+    "RAdam",
+    "WarmupAdaBound",
+]

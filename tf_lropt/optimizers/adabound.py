@@ -84,6 +84,12 @@ class AdaBound(AdaptiveOptimizer):
             ``learning_rate``.
         **kwargs: base-class arguments (weight_decay, clipnorm, use_ema, ...).
 
+    Argument names:
+        ``base_lr`` here is the reference rate that ``final_lr`` belongs to; in the
+        cyclical schedules (``tf_lropt.schedules.CyclicalLearningRate``) ``base_lr`` is
+        the cycle's lower bound. ``final_lr`` here is the SGD rate the bounds converge to;
+        ``OneCycle.final_lr`` is the rate at the end of the cycle.
+
     References:
         Luo, Xiong, Liu, Sun. "Adaptive Gradient Methods with Dynamic Bound of
         Learning Rate", ICLR 2019. https://arxiv.org/abs/1902.09843

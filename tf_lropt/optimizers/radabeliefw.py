@@ -9,7 +9,7 @@ from tf_lropt.optimizers.adabelief import AdaBelief
 
 @keras.saving.register_keras_serializable(package="tf_lropt")
 class RAdaBeliefW(AdaBelief):
-    """The hyperparameter-robust optimizer of the second source document: AdamW's
+    """The hyperparameter-robust optimizer of Noguchi & Yamauchi: AdamW's
     decoupled weight decay, RAdam's rectification and AdaBelief's second moment.
 
     With ``t`` counting updates from 1 and ``lambda = weight_decay``:
@@ -39,11 +39,16 @@ class RAdaBeliefW(AdaBelief):
         **kwargs: other base-class arguments (clipnorm, use_ema, ...).
 
     References:
-        The second source document ("hyperparameter-robust" training recipe, Nihon
-        University), built from: Zhuang et al., "AdaBelief Optimizer", NeurIPS 2020;
-        Liu et al., "On the Variance of the Adaptive Learning Rate and Beyond",
-        ICLR 2020; Loshchilov, Hutter, "Decoupled Weight Decay Regularization",
-        ICLR 2019.
+        - Noguchi, S. & Yamauchi, Y. (野口尚馬, 山内ゆかり; Nihon University, College of
+          Industrial Technology). ハイパーパラメータに対してロバストかつ高精度な深層学習手法の提案
+          (Proposal of a robust and accurate deep learning method for hyperparameters):
+          eq. (19)/(20).
+        - Juntang Zhuang et al., 2020. [AdaBelief Optimizer: Adapting Stepsizes by the
+          Belief in Observed Gradients](https://arxiv.org/abs/2010.07468). NeurIPS 2020.
+        - Liyuan Liu et al., 2020. [On the Variance of the Adaptive Learning Rate and
+          Beyond](https://arxiv.org/abs/1908.03265). ICLR 2020.
+        - Ilya Loshchilov & Frank Hutter, 2019. [Decoupled Weight Decay Regularization](
+          https://arxiv.org/abs/1711.05101). ICLR 2019.
     """
 
     def __init__(self, learning_rate=1e-3, beta_1=0.9, beta_2=0.999, epsilon=1e-16,

@@ -34,10 +34,10 @@ class RAdam(AdaptiveOptimizer):
     ```
 
     ``eps`` is added to ``sqrt(v_t)`` of the uncorrected ``v_t``, the official
-    placement. The official code tests ``rho_t >= 5``; the paper and the second source
-    document write ``rho_t > 4``: with ``beta_2 = 0.999``, ``rho_5 = 4.996``, so the
+    placement. The official code tests ``rho_t >= 5``; the paper and Noguchi & Yamauchi
+    (see ``RAdaBeliefW``) write ``rho_t > 4``: with ``beta_2 = 0.999``, ``rho_5 = 4.996``, so the
     first rectified step is 6 with ``sma_threshold=5`` and 5 with ``sma_threshold=4``.
-    Before it, the source document, PyTorch and optax take the SGD step
+    Before it, Noguchi & Yamauchi, PyTorch and optax take the SGD step
     (``degenerate_to_sgd=True``); the current official code skips the update
     (``degenerate_to_sgd=False``). Weight decay is the base class' decoupled one,
     ``w -= lr weight_decay w`` before every update. Keras applies it at the skipped

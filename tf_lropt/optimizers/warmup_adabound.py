@@ -1,4 +1,4 @@
-"""AdaBound with a warm-up upper bound (source document 000, Chiba Inst. of Tech.)."""
+"""AdaBound with a warm-up upper bound (行木 & 山口, Chiba Institute of Technology)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ class WarmupAdaBound(AdaBound):
     bound exceeds it, the cap wins. From ``t = warmup_steps + 1`` on the update is
     exactly ``AdaBound`` (see its docstring for the equations).
 
-    The source document counts the warm-up in epochs (10 to 50 on CIFAR-10):
+    The paper counts the warm-up in epochs (10 to 50 on CIFAR-10):
     use ``warmup_steps = warmup_epochs * steps_per_epoch``. It writes the bounds with
     ``(1 - beta)`` where the official AdaBound code has ``gamma`` (equal at the
     defaults, ``gamma = 1 - beta_2 = 1e-3``) and Adam's step without bias corrections
@@ -31,16 +31,27 @@ class WarmupAdaBound(AdaBound):
     constant rate) so that a schedule moves all bounds together.
 
     Args:
+        learning_rate: float, `LearningRateSchedule` or callable. Defaults to 1e-3.
+        final_lr: the SGD rate both bounds converge to. Defaults to 0.1.
+        gamma: convergence speed of the bounds. Defaults to 1e-3.
+        beta_1: decay rate of the first moment, in [0, 1). Defaults to 0.9.
+        beta_2: decay rate of the second moment, in [0, 1). Defaults to 0.999.
+        epsilon: added to ``sqrt(v_t)``. Defaults to 1e-8.
+        amsbound: keep the running maximum of ``v_t`` (a third slot).
         warmup_steps: number of updates under the cap, >= 0 (0 is AdaBound).
         warmup_upper_bound: the cap, > 0; ``None`` uses ``final_lr``.
-        Other arguments: as `AdaBound`.
+        base_lr: rate that ``final_lr`` and the cap refer to; ``None`` derives it from
+            ``learning_rate`` (a reference rate, not a cycle's lower bound as in the
+            cyclical schedules).
+        name: the optimizer's name. Defaults to ``"warmup_adabound"``.
+        **kwargs: base-class arguments (weight_decay, clipnorm, use_ema, ...).
 
     References:
-        行木大輝, 山口智 (Chiba Institute of Technology). "学習初期に学習率の分散を考慮した
-        学習率の範囲を動的に制御する Adam" (A dynamically control of learning rate for
-        Adam using variance in early learning stage).
-        Luo et al., "Adaptive Gradient Methods with Dynamic Bound of Learning Rate",
-        ICLR 2019.
+        - 行木大輝, 山口智 (Chiba Institute of Technology). 学習初期に学習率の分散を考慮した
+          学習率の範囲を動的に制御する Adam (Adam controlling the range of the learning rate
+          with the variance of the early learning stage).
+        - Liangchen Luo, Yuanhao Xiong, Yan Liu & Xu Sun, 2019. [Adaptive Gradient Methods
+          with Dynamic Bound of Learning Rate](https://arxiv.org/abs/1902.09843). ICLR 2019.
     """
 
     def __init__(self, learning_rate=1e-3, final_lr=0.1, gamma=1e-3, beta_1=0.9,

@@ -1,4 +1,4 @@
-"""Recipes: each source document's method as one object a Keras user drops into compile and fit.
+"""Recipes: each cited paper's method as one object a Keras user drops into compile and fit.
 
 Built from what the user knows (epochs, steps per epoch or dataset size and batch size), with
 the papers' hyperparameters as defaults, each recipe hands back exactly what Keras takes

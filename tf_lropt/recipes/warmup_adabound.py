@@ -11,13 +11,14 @@ from tf_lropt.recipes._base import Recipe, steps_per_epoch_of
 
 
 class WarmupAdaBoundRecipe(Recipe):
-    """``WarmupAdaBound`` with the warm-up given in epochs, as the source document counts it.
+    """``WarmupAdaBound`` with the warm-up given in epochs, as the paper counts it.
 
-    The document caps AdaBound's upper bound for the first 10, 20, 30, 40 or 50 epochs of a
-    CIFAR-10 run and finds 10 and 20 better than AdaBound; the optimizer counts updates, so
-    the recipe converts: ``warmup_steps = round(warmup_epochs * steps_per_epoch)``. The other
-    defaults are AdaBound's (lr 1e-3, final_lr 0.1, gamma 1e-3); the cap defaults to
-    ``final_lr``. See ``tf_lropt.optimizers.WarmupAdaBound`` for the update.
+    The paper (Chiba Institute of Technology, see References) caps AdaBound's upper bound
+    for the first 10, 20, 30, 40 or 50 epochs of a CIFAR-10 run and finds 10 and 20 better
+    than AdaBound; the optimizer counts updates, so the recipe converts: ``warmup_steps =
+    round(warmup_epochs * steps_per_epoch)``. The other defaults are AdaBound's (lr 1e-3,
+    final_lr 0.1, gamma 1e-3); the cap defaults to ``final_lr``. See
+    ``tf_lropt.optimizers.WarmupAdaBound`` for the update.
 
     Args:
         epochs: length of the run, ``>= 1``.

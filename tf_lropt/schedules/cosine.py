@@ -24,7 +24,7 @@ _ARGS = (
 
 @keras.saving.register_keras_serializable(package="tf_lropt")
 class Cosine(keras.optimizers.schedules.LearningRateSchedule):
-    """Cosine decay (seed equation 17) with a floor, warm-up and warm restarts.
+    """Cosine decay (Noguchi & Yamauchi, eq. 17; SGDR) with a floor, warm-up and warm restarts.
 
     ``decay_steps`` is the whole schedule, warm-up included. With
     ``W = warmup_steps`` and ``T = decay_steps - W``, at step ``i``::
@@ -61,10 +61,18 @@ class Cosine(keras.optimizers.schedules.LearningRateSchedule):
         restart_decay: peak factor per restart, in ``(0, 1]``.
         name: name of the schedule.
 
+    Argument names:
+        ``warmup_start_lr`` here and ``Warmup``'s ``start_lr`` are the same quantity, the
+        rate at step 0 of a linear warm-up (``Cosine`` prefixes it because it has other
+        rates; ``Warmup`` has only this one).
+
     References:
-        - Source document 001 (Nihon Univ.), equation (17): cosine decay.
-        - [Loshchilov & Hutter, 2017. SGDR: Stochastic Gradient Descent with Warm
-          Restarts](https://arxiv.org/abs/1608.03983) (ICLR 2017).
+        - Noguchi, S. & Yamauchi, Y. (野口尚馬, 山内ゆかり; Nihon University, College of
+          Industrial Technology). ハイパーパラメータに対してロバストかつ高精度な深層学習手法の提案
+          (Proposal of a robust and accurate deep learning method for hyperparameters),
+          equation (17): ``eta_t = (1 + cos(t pi / T)) eta / 2``.
+        - Ilya Loshchilov & Frank Hutter, 2017. [SGDR: Stochastic Gradient Descent with
+          Warm Restarts](https://arxiv.org/abs/1608.03983). ICLR 2017.
         - [Goyal et al., 2017. Accurate, Large Minibatch SGD](
           https://arxiv.org/abs/1706.02677): linear warm-up.
     """

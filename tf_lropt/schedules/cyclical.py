@@ -72,6 +72,11 @@ class CyclicalLearningRate(keras.optimizers.schedules.LearningRateSchedule):
     >>> schedule = CyclicalLearningRate(0.001, 0.006, step_size=2000)
     >>> optimizer = keras.optimizers.SGD(learning_rate=schedule, momentum=0.9)
 
+    Argument names:
+        ``base_lr`` here is the cycle's lower bound; in ``tf_lropt.optimizers.AdaBound``
+        ``base_lr`` is the reference rate that rescales ``final_lr``. ``max_lr`` is the
+        upper bound here and ``OneCycle``'s peak.
+
     References:
         - [Smith, 2017. Cyclical Learning Rates for Training Neural Networks](
           https://arxiv.org/abs/1506.01186) (WACV 2017).

@@ -34,6 +34,12 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
         final_div_factor: ``final = initial / final_div_factor``, ``>= 1``.
         name: name of the schedule.
 
+    Argument names:
+        ``max_lr`` is the peak, as in ``CyclicalLearningRate``. The end rate is the
+        property ``final_lr = max_lr / div_factor / final_div_factor``, not an argument;
+        ``AdaBound(final_lr=...)`` is a different quantity, the SGD rate its bounds
+        converge to.
+
     References:
         - [Smith & Topin, 2017. Super-Convergence: Very Fast Training of Neural
           Networks Using Large Learning Rates](https://arxiv.org/abs/1708.07120).

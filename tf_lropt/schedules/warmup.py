@@ -26,6 +26,10 @@ class Warmup(keras.optimizers.schedules.LearningRateSchedule):
         start_lr: rate at step 0, ``>= 0``.
         name: name of the schedule.
 
+    Argument names:
+        ``start_lr`` here and ``Cosine``'s ``warmup_start_lr`` are the same quantity, the
+        rate at step 0 of the linear warm-up.
+
     References:
         - [Goyal et al., 2017. Accurate, Large Minibatch SGD: Training ImageNet in
           1 Hour](https://arxiv.org/abs/1706.02677): gradual linear warm-up.
