@@ -60,7 +60,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def fashion_mnist(n_train: int, n_val: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Training and validation images (flattened, in [0, 1]) from a seeded shuffle of the train set."""
+    """Training and validation images (flat, in [0, 1]): a seeded shuffle of the train set."""
     x = data.load_fashion_mnist().train[0]
     index = np.random.default_rng(seed).permutation(len(x))[: n_train + n_val]
     images = (x[index].astype("float32") / 255.0).reshape(len(index), 784)
