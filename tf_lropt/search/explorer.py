@@ -26,6 +26,8 @@ digit's whole generated list, including the parents (n = 0) and other rates
 already tried, whose scores are reused rather than retrained; so a refinement
 never returns a worse rate than its parent. Exploitation order is descending
 rate, as in the paper (table 5); ``exploitation_order="score"`` orders by score.
+Beyond the paper, ``early_stopping="median"`` (off by default) stops a trial that
+falls behind its digit's median (:mod:`tf_lropt.search.stopping`).
 
 Persistence: each finished trial is a JSON file in ``directory/trials``, written
 at once (atomically). Candidate generation is a deterministic function of the
