@@ -2,7 +2,8 @@
 
 ``range_test``: Smith's LR range test (``find_lr``, the ``LRRangeTest`` callback).
 ``explorer``: Fujiwara's digit-by-digit explorer (``LRExplorer``), its candidate
-lists in ``candidates``. ``_common`` holds what they share: data unpacking, the
+lists in ``candidates``, its early stopping in ``stopping``, its KerasTuner engine in
+``tuner``. ``_common`` holds what they share: data unpacking, the
 objective's check, name and direction.
 """
 

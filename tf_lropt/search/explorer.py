@@ -26,6 +26,8 @@ digit's whole generated list, including the parents (n = 0) and other rates
 already tried, whose scores are reused rather than retrained; so a refinement
 never returns a worse rate than its parent. Exploitation order is descending
 rate, as in the paper (table 5); ``exploitation_order="score"`` orders by score.
+Beyond the paper, ``early_stopping="median"`` (off by default) stops a trial that
+falls behind its digit's median (:mod:`tf_lropt.search.stopping`).
 
 Persistence: each finished trial is a JSON file in ``directory/trials``, written
 at once (atomically). Candidate generation is a deterministic function of the
@@ -71,6 +73,7 @@ from tf_lropt.search.candidates import (
     search_point,
     to_decimal,
 )
+from tf_lropt.search.stopping import EARLY_STOPPING_RULES, MedianStopping
 
 __all__ = ["PAPER_COARSE_LRS", "PAPER_REFINE_OFFSETS", "LRExplorer", "rate_quantum",
            "refine_rates"]
@@ -105,6 +108,14 @@ class LRExplorer:
             see :mod:`tf_lropt.search.tuner`), ``"local"`` (a loop in this process,
             no dependency) or ``"auto"`` (KerasTuner when it is installed). Both
             train the same trials in the same order and write the same records.
+        early_stopping: ``None`` (the paper: every trial trains ``epochs_per_trial``
+            epochs) or ``"median"``: a trial stops once its best objective so far is
+            worse than the median of its digit's finished trials at the same epoch
+            (:mod:`tf_lropt.search.stopping`); it keeps its best score and is ranked
+            with it, and its record says ``"stopped": true`` and how many epochs ran.
+        early_stopping_grace: epochs every trial trains before the rule applies.
+        early_stopping_min_trials: finished trials of the digit, at that epoch, the
+            rule waits for.
 
     After ``search()``, ``found_rates`` holds the winners in exploitation order and
     ``ranked_rates`` the same rates best score first.
@@ -131,6 +142,9 @@ class LRExplorer:
         fit_kwargs: dict[str, Any] | None = None,
         verbose: int = 1,
         engine: str = "auto",
+        early_stopping: str | None = None,
+        early_stopping_grace: int = 1,
+        early_stopping_min_trials: int = 3,
     ) -> None:
         if not callable(build_model):
             raise ValueError(f"Argument `build_model` must be callable; received {build_model!r}.")
@@ -175,6 +189,12 @@ class LRExplorer:
         self.fit_kwargs = dict(fit_kwargs or {})
         self.verbose = verbose
         self.engine = check_choice("engine", engine, ("auto", "keras_tuner", "local"))
+        self.early_stopping = check_choice("early_stopping", early_stopping,
+                                           (None, *EARLY_STOPPING_RULES))
+        self.early_stopping_grace = check_int("early_stopping_grace", early_stopping_grace,
+                                              low=1)
+        self.early_stopping_min_trials = check_int(
+            "early_stopping_min_trials", early_stopping_min_trials, low=1)
         self.trials: dict[str, dict[str, Any]] = {}
         self.found_rates: list[float] = []
         self.ranked_rates: list[float] = []
@@ -198,14 +218,17 @@ class LRExplorer:
         return os.path.join(self.directory, "trials")
 
     def _load_trials(self) -> None:
-        self.trials = {}
-        if not os.path.isdir(self._trial_dir):
-            return
-        for name in sorted(os.listdir(self._trial_dir)):
-            if name.endswith(".json"):
-                with open(os.path.join(self._trial_dir, name)) as f:
-                    record = json.load(f)
-                self.trials[record["key"]] = record
+        self.trials = self._read_records()
+
+    def _read_records(self) -> dict[str, dict[str, Any]]:
+        records = {}
+        if os.path.isdir(self._trial_dir):
+            for name in sorted(os.listdir(self._trial_dir)):
+                if name.endswith(".json"):
+                    with open(os.path.join(self._trial_dir, name)) as f:
+                        record = json.load(f)
+                    records[record["key"]] = record
+        return records
 
     def _save_json(self, path: str, data: Any) -> None:
         os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -215,7 +238,7 @@ class LRExplorer:
         os.replace(partial, path)
 
     def _config(self) -> dict[str, Any]:
-        return {
+        config = {
             "objective": self.objective,
             "direction": self.direction,
             "coarse_lrs": [rate_key(r) for r in self.coarse_lrs],
@@ -225,6 +248,11 @@ class LRExplorer:
             "refine_offsets": self.refine_offsets,
             "seed": self.seed,
         }
+        if self.early_stopping is not None:  # absent by default: older directories still match
+            config.update(early_stopping=self.early_stopping,
+                          early_stopping_grace=self.early_stopping_grace,
+                          early_stopping_min_trials=self.early_stopping_min_trials)
+        return config
 
     def _check_config(self) -> None:
         config = self._config()
@@ -282,7 +310,9 @@ class LRExplorer:
     def _run_trial(self, rate: Decimal, quantum: Decimal, digit: int) -> dict[str, Any]:
         model = self._fresh_model(float(rate))
         start = time.time()
-        history = self._fit(model, self.epochs_per_trial).history
+        stopping = self._stopping_callback(digit)
+        history = self._fit(model, self.epochs_per_trial,
+                            callbacks=[stopping] if stopping else ()).history
         if self.objective not in history:
             raise ValueError(
                 f"Argument `objective`={self.objective!r} is not produced by training; "
@@ -298,6 +328,7 @@ class LRExplorer:
             "score": best,
             "best_epoch": best_epoch,
             "epochs": len(curve),
+            "stopped": bool(stopping and stopping.stopped),
             "seconds": time.time() - start,
             "curve": curve,
         }
@@ -305,6 +336,19 @@ class LRExplorer:
         # Without the garbage collection, which costs more than a small trial.
         keras.backend.clear_session(free_memory=False)
         return record
+
+    def _stopping_callback(self, digit: int) -> MedianStopping | None:
+        if self.early_stopping is None:
+            return None
+        # Workers sharing the directory also compare with the trials others finished.
+        self.trials = {**self._read_records(), **self.trials}
+        references = [t["curve"] for t in self.trials.values() if t["digit"] == digit]
+        return MedianStopping(self.objective, references, self.direction, self.epochs_per_trial,
+                              self.early_stopping_grace, self.early_stopping_min_trials)
+
+    def explored_epochs(self) -> int:
+        """Epochs the finished trials trained, all runs together (less with early stopping)."""
+        return sum(t["epochs"] or 0 for t in self.trials.values())
 
     def _budget_left(self, started: float) -> bool:
         if self.max_trials is not None and len(self.trials) >= self.max_trials:
@@ -408,7 +452,8 @@ class LRExplorer:
                         "key": values["rate"], "rate": float(values["rate"]),
                         "quantum": values["quantum"], "digit": int(values["digit"]),
                         "score": float(trial.score), "best_epoch": None,
-                        "epochs": self.epochs_per_trial, "seconds": math.nan, "curve": []}
+                        "epochs": None if self.early_stopping else self.epochs_per_trial,
+                        "stopped": None, "seconds": math.nan, "curve": []}
 
     def _finish(self, winners: list[str]) -> None:
         self.ranked_rates = [self.trials[k]["rate"] for k in winners]
@@ -421,7 +466,7 @@ class LRExplorer:
         )
         self._write_trials_csv()
 
-    _TRIAL_COLUMNS = ("rate", "digit", "score", "best_epoch", "epochs", "seconds")
+    _TRIAL_COLUMNS = ("rate", "digit", "score", "best_epoch", "epochs", "stopped", "seconds")
 
     def _sorted_trials(self) -> list[dict[str, Any]]:
         return sorted(self.trials.values(), key=lambda t: (t["digit"], -t["rate"]))
@@ -560,10 +605,10 @@ class LRExplorer:
 
     # -------------------------------------------------------------- results
     def trials_dataframe(self):
-        """One row per finished trial: rate, digit, score, best epoch, epochs, seconds."""
+        """One row per finished trial: rate, digit, score, best epoch, epochs, stopped, seconds."""
         import pandas as pd
 
-        rows = [{c: t[c] for c in self._TRIAL_COLUMNS} for t in self._sorted_trials()]
+        rows = [{c: t.get(c) for c in self._TRIAL_COLUMNS} for t in self._sorted_trials()]
         return pd.DataFrame(rows, columns=list(self._TRIAL_COLUMNS))
 
     def plot_exploration(self, inverse: bool = True):

@@ -10,7 +10,11 @@ Its state (the search's configuration, the scores it knows, the trials handed
 out) goes through KerasTuner's ``get_state``/``set_state``, so a rerun resumes.
 
 ``ExplorerTuner`` trains one rate per trial from the explorer's initial weights
-and writes the explorer's trial record (``directory/trials/<rate>.json``).
+and writes the explorer's trial record (``directory/trials/<rate>.json``). With
+the explorer's ``early_stopping``, the trial stops itself
+(:mod:`tf_lropt.search.stopping`) and reports its best score, so the Oracle ranks
+it like any other; the rule's settings are part of the configuration the Oracle
+checks on a reload.
 
 Distributed (KerasTuner's own mode): one chief process holds the Oracle and
 workers ask it for trials over gRPC, each process started with the environment
