@@ -21,16 +21,15 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-
-import keras
-import numpy as np
 
 from _harness import data, results
 from _harness.data import Splits
 from _harness.training import Method, Plan, run_methods
+
+import keras
+import numpy as np
 
 DATASETS = ("fashion_mnist", "cifar10", "mnist")
 SCALE_NAMES = ("full", "reduced", "smoke")
@@ -218,6 +217,15 @@ class Experiment:
             "hardware": results.hardware(), "backend": keras.backend.backend(),
             "train_seconds": seconds, "date": results.today(), "detail": detail,
         }
+
+    def note(self, detail: str) -> str:
+        """A provenance line for a table that is not one plan of classifier runs (exp6)."""
+        label = {"full": "full protocol", "reduced": "REDUCED protocol",
+                 "smoke": "SMOKE TEST (meaningless numbers)"}[self.args.scale]
+        source = "synthetic data" if self.args.synthetic else "real data"
+        return (f"_{label}; {source}; {detail}; {results.hardware()}, "
+                f"{keras.backend.backend()} backend; {results.today()}; seeds "
+                f"{', '.join(map(str, self.args.seeds))}._")
 
     def write(self, title: str, tables: list[tuple[str, str]], provenance: dict,
               runs: dict | None = None, extra: dict | None = None) -> str:

@@ -22,6 +22,7 @@ from __future__ import annotations
 from _harness import models
 from _harness.experiment import Experiment
 from _harness.training import Augmentation, Method, Plan
+
 from tf_lropt.recipes import RobustRecipe
 from tf_lropt.recipes.robust import PAPER_WEIGHT_DECAY, TABLE_1
 

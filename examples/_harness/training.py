@@ -35,11 +35,11 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
-import keras
-import numpy as np
-
 from _harness.data import Splits
 from _harness.results import ResultsDir, _jsonable, plot_curves, slug
+
+import keras
+import numpy as np
 
 
 @dataclass(frozen=True)

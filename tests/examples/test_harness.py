@@ -3,10 +3,11 @@
 import gzip
 import os
 
+from _harness import data, models, results
+
 import keras
 import numpy as np
 import pytest
-from _harness import data, models, results
 
 
 def _write_idx(path, array, magic):
