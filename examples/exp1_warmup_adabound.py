@@ -8,7 +8,7 @@ plain CNN (2 x conv3x3-BN-ReLU + max-pool per stage, dropout, dense), lr 1e-3 an
 (AdaBound's defaults), batch 128, and read the warm-up lengths as fractions of a 100-epoch run
 (w10 = the first 10 % of the steps), so every scale keeps the paper's proportions.
 
-Protocols (``Scale``; every method and seed sees the same data subset and, per seed, the same
+Protocols (every method and seed sees the same data subset and, per seed, the same
 initial weights and batch order):
 
 - full (GPU): the whole training set, 100 epochs, filters 32-64-128, dense 256, seeds 0-2.
