@@ -156,7 +156,8 @@ def plot_curves(curves: dict[str, dict], metric: str, path: str, x: str = "epoch
         axes.set_yscale("log")
     axes.set_title(title or metric)
     axes.grid(alpha=0.3)
-    axes.legend(fontsize=8)
+    if axes.lines:
+        axes.legend(fontsize=8)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
