@@ -11,6 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
+export KERAS_BACKEND=jax
 PYTHON=${PYTHON:-python3}
 created=""
 if [ -z "${NOTF_VENV:-}" ]; then
@@ -39,7 +40,7 @@ data=()
 for script in exp1_warmup_adabound exp2_robust_ablation; do
     # Run from outside the checkout so that tf_lropt comes from the environment, and fail if
     # anything imported TensorFlow on the way.
-    (cd "$out" && KERAS_BACKEND=jax "$py" - "$OLDPWD/examples/$script.py" --smoke \
+    (cd "$out" && "$py" - "$OLDPWD/examples/$script.py" --smoke \
         --results-dir "$out/results" "${data[@]}" <<'PY'
 import runpy, sys, os
 script = sys.argv[1]

@@ -52,8 +52,8 @@ def main(argv: list[str] | None = None) -> str:
                           x_label="iteration")
 
     def train_accuracy(name: str) -> list[float | None]:
-        return [None if not by_method[name][0] else 100 * by_method[name][0]["accuracy"][-1]
-                for by_method in runs.values()]
+        histories = [by_method.get(name, ({}, {}))[0] for by_method in runs.values()]
+        return [100 * h["accuracy"][-1] if h else None for h in histories]
 
     rows = [[name, format_mean_std(train_accuracy(name)), format_mean_std(per_seed(runs, name))]
             for name in OPTIMIZERS]

@@ -148,13 +148,13 @@ def main(argv: list[str] | None = None) -> str:
     def at(name: str, iteration: int) -> list[float | None]:
         found = []
         for by_method in runs.values():
-            history, summary = by_method[name]
+            history, summary = by_method.get(name, ({}, {"not_run": True}))
             diverged = summary.get("diverged")
             found.append(float("nan") if diverged else accuracy_at(history, iteration))
         return found
 
     read_at = {name: {n: at(name, round(n * f)) for n in (25_000, 42_000, 70_000)}
-               for name in runs[args.seeds[0]]}
+               for name in (m.name for m in methods(f))}
     table2 = [[policy, n, paper, format_mean_std(read_at[policy][n]),
                format_mean_std(at(policy, plan.total_steps))] for policy, n, paper in TABLE2]
     table3 = [[name, f"{base:g} - {peak:g}", policy, n, paper,

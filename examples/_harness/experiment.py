@@ -111,6 +111,8 @@ class Experiment:
         p.add_argument("--synthetic", action="store_true",
                        help="random images instead of the dataset (checks the pipeline only)")
         p.add_argument("--epochs", type=int, default=None, help="override the scale's epochs")
+        p.add_argument("--methods", nargs="+", default=None, metavar="NAME",
+                       help="run only these methods (the table says 'not run' for the rest)")
         p.add_argument("--publish-only", action="store_true",
                        help="train nothing; rebuild the table from the finished runs")
         p.add_argument("--mixed-precision", choices=["auto", "on", "off"], default="auto",
@@ -190,6 +192,12 @@ class Experiment:
         ``({}, {"not_run": True})``.
         """
         out = self.results_dir()
+        if self.args.methods:
+            unknown = set(self.args.methods) - {m.name for m in methods}
+            if unknown:
+                raise ValueError(f"--methods must name methods of {self.name}: "
+                                 f"{[m.name for m in methods]}; got {sorted(unknown)}")
+            methods = [m for m in methods if m.name in self.args.methods]
         by_seed = {}
         for seed in self.args.seeds:
             seeded = [dataclasses.replace(m, name=f"{m.name} seed {seed}") for m in methods]

@@ -1,15 +1,16 @@
-"""The shared Experiment: command line, plan skipping, paired batches, resume, claims, publishing."""
+"""The shared Experiment: command line, plan skipping, paired batches, resume, claims, pages."""
 
 import json
 import os
 
-import keras
-import numpy as np
-import pytest
 from _harness import claims, models
 from _harness.experiment import Experiment, Scale, format_mean_std, per_seed
 from _harness.results import ResultsDir
 from _harness.training import Batches, Method, Plan, train
+
+import keras
+import numpy as np
+import pytest
 
 SCALES = {
     "full": Scale(None, None, 3, 16, seeds=(0, 1, 2)),
