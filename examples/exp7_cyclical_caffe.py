@@ -162,14 +162,14 @@ def main(argv: list[str] | None = None) -> str:
               for name, (base, peak, cells) in TABLE3.items()
               for (policy, n), paper in cells.items()]
     out = experiment.results_dir()
-    bounds = None
-    if not args.publish_only:
-        bounds = range_test(experiment, splits, out)
-        with open(out.file("lr_range_test.json"), "w") as stream:
-            json.dump(bounds, stream)
-    elif os.path.exists(out.file("lr_range_test.json")):
-        with open(out.file("lr_range_test.json")) as stream:
+    bounds, stored = None, out.file("lr_range_test.json")
+    if os.path.exists(stored):  # done by an earlier invocation (campaigns run it in parts)
+        with open(stored) as stream:
             bounds = json.load(stream)
+    if (bounds is None or bounds.get("scale") != args.scale) and not args.publish_only:
+        bounds = {**range_test(experiment, splits, out), "scale": args.scale}
+        with open(stored, "w") as stream:
+            json.dump(bounds, stream)
     range_line = "not run" if bounds is None else (
         f"{bounds['iterations']} iterations, linear {RANGE_MIN_LR:g} -> {RANGE_MAX_LR:g}: "
         f"Smith's rule reads base_lr {bounds['base_lr']:.3g}, max_lr {bounds['max_lr']:.3g} "
