@@ -6,11 +6,12 @@ document's proposal) at lr 0.1, 0.01 and 0.001; weight decay 1e-4 for NAG (coupl
 ``_harness/robust.py``), 1e-2 decoupled for the others, none for Adam. Its claims: NAG loses
 much accuracy at small rates, Adam diverges at 0.1, RAdaBeliefW varies least over the rates.
 
-Protocols (as experiment 2's; the same methods and hyperparameters at every scale):
+Protocols (the same methods and hyperparameters at every scale):
 
 - full (GPU): ResNet-56, all training images, 300 epochs, seeds 0-2.
-- reduced (default on a CPU): ResNet-20 at half width, a fixed 10,000-image training subset,
-  15 epochs, seeds 0-2 (54 runs).
+- reduced (default on a CPU): ResNet-20 at a quarter of the width (4-8-16 filters), a fixed
+  5,000-image training subset, the whole test set, 10 epochs, seeds 0-2 (54 runs: narrower and
+  shorter than experiment 2's so that 18 configurations x 3 seeds fit in a few CPU-hours).
 - smoke: ResNet-8 at 1/4 width, 64 images, 2 epochs (CI only).
 
     python examples/exp3_robust_optimizers.py
@@ -19,9 +20,7 @@ Protocols (as experiment 2's; the same methods and hyperparameters at every scal
 from __future__ import annotations
 
 from _harness import results, robust
-from _harness.experiment import Experiment, format_mean_std, per_seed
-
-from exp2_robust_ablation import SCALES
+from _harness.experiment import Experiment, Scale, format_mean_std, per_seed
 
 EXPERIMENT = "exp3_robust_optimizers"
 RATES = (0.1, 0.01, 0.001)
@@ -29,6 +28,13 @@ PAPER = {  # accuracy % at lr 0.1, 0.01, 0.001; None: diverged
     "NAG": (95.73, 92.30, 78.08), "Adam": (None, 95.06, 94.15),
     "AdamW": (88.40, 95.66, 94.26), "RAdam": (90.97, 95.96, 94.40),
     "AdaBelief": (92.86, 95.83, 93.71), "RAdaBeliefW": (93.69, 95.88, 93.86),
+}
+
+
+SCALES = {
+    "full": Scale(None, None, 300, 128, depth=56, seeds=(0, 1, 2)),
+    "reduced": Scale(5_000, None, 10, 128, width=0.25, depth=20, seeds=(0, 1, 2)),
+    "smoke": Scale(64, 32, 2, 32, width=0.25, depth=8),
 }
 
 

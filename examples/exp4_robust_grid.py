@@ -9,7 +9,7 @@ Protocols:
 
 - full (GPU): ResNet-34, all training images, 300 epochs, the 5 x 5 grid, seed 0.
 - reduced (default on a CPU): ResNet-34 at 1/8 width (8-16-32-64 filters), a fixed
-  10,000-image training subset, 15 epochs, the 3 x 3 grid lr {1e-1, 1e-2, 1e-3} x
+  5,000-image training subset, 10 epochs, the 3 x 3 grid lr {1e-1, 1e-2, 1e-3} x
   weight decay {1e-2, 1e-3, 1e-4} (every other row and column of the paper's), seed 0.
 - smoke: ResNet-8 at 1/4 width, 64 images, 2 epochs, the 3 x 3 grid (CI only).
 
@@ -34,7 +34,7 @@ PAPER = [  # rows: RATES, columns: DECAYS
 ]
 SCALES = {
     "full": Scale(None, None, 300, 128, depth=34),
-    "reduced": Scale(10_000, None, 15, 128, width=0.125, depth=34),
+    "reduced": Scale(5_000, None, 10, 128, width=0.125, depth=34),
     "smoke": Scale(64, 32, 2, 32, width=0.25, depth=8),
 }
 
