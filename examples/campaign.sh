@@ -13,6 +13,17 @@
 # summary.json, PNGs, per-run CSV/JSON) are copied to docs/runs/exp10/.
 #
 # PYTHON (default: python) runs the scripts; NICE (default 10) is their niceness.
+#
+# Cost, from per-step CPU time measured on the shared 2-core machine (TensorFlow backend, no
+# XLA, load about 14, so CPU time includes contention; wall time on an idle 2-core machine is
+# roughly half the CPU time):
+#   exp1  0.39 CPU-s a step, 34 CPU-s an epoch   -> 21 runs x 11 CPU-min = 4.0 CPU-h
+#   exp2  1.25 CPU-s a step (TrivialAugment)     -> 15 runs x 16 CPU-min = 4.0 CPU-h
+#   exp3  quarter-width ResNet-20, not measured  -> 54 runs x ~6 CPU-min = ~5 CPU-h (estimate)
+#   exp4  1/8-width ResNet-34, not measured      ->  9 runs x ~7 CPU-min = ~1 CPU-h (estimate)
+#   exp7  0.35 CPU-s an iteration, 8 a test eval -> 45 runs x 12 CPU-min = 9 CPU-h
+#                                                   (table 2 alone, 15 runs: 3 CPU-h)
+# Steps 1-6 below (12 of the 22 claims, three seeds each) take about 9 CPU-hours.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 results=${1:?usage: examples/campaign.sh RESULTS_DIR}
