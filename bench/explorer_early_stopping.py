@@ -31,9 +31,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "examples"))
 
+from _harness import data, models  # noqa: E402
+
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-from _harness import data, models  # noqa: E402
 
 from tf_lropt.search import PAPER_COARSE_LRS, LRExplorer  # noqa: E402
 from tf_lropt.search.candidates import rate_key  # noqa: E402

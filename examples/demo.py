@@ -10,18 +10,14 @@ small MLP with every method for a few seeds, prints a table of test accuracy and
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _harness import data, models, results  # first: it silences TensorFlow's start-up logs
+from _harness.training import Method, Plan, train_classifier
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-from _harness import data, models, results  # noqa: E402
-from _harness.training import Method, Plan, train_classifier  # noqa: E402
+import keras
+import numpy as np
 
-from tf_lropt import optimizers, schedules  # noqa: E402
+from tf_lropt import optimizers, schedules
 
 
 def methods() -> list[Method]:
@@ -51,8 +47,8 @@ def methods() -> list[Method]:
     return [Method(name, make, config={"name": name}) for name, make in table.items()]
 
 
-def build_model() -> keras.Model:
-    return models.build_mlp(input_shape=(8, 8, 1), hidden_units=(128, 64), activation="relu")
+def build_model(input_shape: tuple = (8, 8, 1)) -> keras.Model:
+    return models.build_mlp(input_shape=input_shape, hidden_units=(128, 64), activation="relu")
 
 
 def main(argv: list[str] | None = None) -> str:

@@ -7,26 +7,23 @@ h_0 = 0 with eps 1e-7, RMSProp decay 0.99, Adam betas 0.9 / 0.999. The notes' tr
 is that of the current batch; ours is the mean over the 10 batches since the last evaluation.
 ``--dataset fashion_mnist`` runs the same comparison on Fashion-MNIST when MNIST is not at hand.
 
-    python examples/exp5_classic_mnist_mlp.py            # full scale; fine on a CPU
+    python examples/exp5_classic_mnist_mlp.py     # full protocol (the default); a CPU is enough
 """
 
 from __future__ import annotations
 
-import os
-import sys
+from _harness import models, results
+from _harness.experiment import Experiment, Scale, format_mean_std, per_seed
+from _harness.training import Method
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import keras
 
-import keras  # noqa: E402
-from _harness import cli, models, results  # noqa: E402
-from _harness.training import Method, Plan, run_methods  # noqa: E402
-
+EXPERIMENT = "exp5_classic_mlp"
 LEARNING_RATE = 0.01
-SCALES = {  # iterations, evaluation period, test examples (the notes use all 10,000)
-    "full": dict(iterations=1000, period=10, n_test=None),
-    "quick": dict(iterations=300, period=10, n_test=2000),
-    "smoke": dict(iterations=20, period=10, n_test=64),
+SCALES = {  # periods of 10 iterations (evaluation every 10), batch 100; the notes use all data
+    "full": Scale(None, None, 100, 100, period=10),
+    "reduced": Scale(None, 2000, 30, 100, period=10),
+    "smoke": Scale(256, 64, 2, 100, period=10),
 }
 OPTIMIZERS = {
     "Momentum": lambda: keras.optimizers.SGD(LEARNING_RATE, momentum=0.9),
@@ -38,34 +35,37 @@ OPTIMIZERS = {
 
 
 def main(argv: list[str] | None = None) -> str:
-    parser = cli.parser(__doc__.splitlines()[0])
-    parser.add_argument("--dataset", choices=["mnist", "fashion_mnist"], default="mnist")
-    args = parser.parse_args(argv)
-    scale = SCALES[args.scale]
-    iterations = args.epochs * scale["period"] if args.epochs else scale["iterations"]
-    splits = cli.load(args.dataset, args, None if args.scale != "smoke" else 256, scale["n_test"])
-    plan = Plan(iterations // scale["period"], scale["period"], 100)
-    out = results.ResultsDir(args.results_dir, f"exp5_classic_{args.dataset}_mlp")
+    experiment = Experiment(EXPERIMENT, __doc__.splitlines()[0], SCALES, default_dataset="mnist",
+                            datasets=("mnist", "fashion_mnist"), default_scale="full")
+    args = experiment.parse(argv)
+    splits = experiment.load()
+    plan = experiment.scale.plan(len(splits.train[1]), args.epochs)
+    iterations = plan.total_steps
     methods = [Method(name, lambda plan, make=make: make(), config={"optimizer": name})
                for name, make in OPTIMIZERS.items()]
-    runs = run_methods(
-        methods, lambda: models.build_mlp(
-            splits.train[0].shape[1:], kernel_initializer=keras.initializers.RandomNormal(
-                stddev=0.01)),
-        splits, plan, out, seed=args.seed, standardize=False, x_label="iteration",
-        run_config={"scale": args.scale, "synthetic": args.synthetic, "dataset": args.dataset},
-        verbose=args.verbose, **cli.compile_options(args))
-    rows = [[name, 100 * history.get("accuracy", [float("nan")])[-1],
-             summary["final_test_accuracy"]]
-            for name, (history, summary) in runs.items()]
+
+    def body(shape):
+        return models.build_mlp(shape, kernel_initializer=keras.initializers.RandomNormal(
+            stddev=0.01))
+
+    runs = experiment.run(methods, body, splits, plan, pad_to=None, standardize=False,
+                          x_label="iteration")
+
+    def train_accuracy(name: str) -> list[float | None]:
+        histories = [by_method.get(name, ({}, {}))[0] for by_method in runs.values()]
+        return [100 * h["accuracy"][-1] if h else None for h in histories]
+
+    rows = [[name, format_mean_std(train_accuracy(name)), format_mean_std(per_seed(runs, name))]
+            for name in OPTIMIZERS]
     table = results.markdown_table(
         ["optimizer", f"train accuracy % at {iterations}", f"test accuracy % at {iterations}"],
         rows)
-    return results.publish(
-        out.file("table.md"), f"Experiment 5: classic optimizers, {args.dataset} MLP 784-40-20-10",
+    return experiment.write(
+        f"Experiment 5: classic optimizers, {args.dataset} MLP 784-40-20-10",
         [("The notes show curves only: AdaGrad above Momentum but flat after ~400 iterations, "
           "RMSProp best of the three, Adam rising almost linearly", table)],
-        cli.provenance(args, f"{iterations} iterations of batch 100, lr {LEARNING_RATE}"))
+        experiment.provenance(splits, plan, "MLP 784-40-20-10 (sigmoid)", runs,
+                              f"lr {LEARNING_RATE}"), runs)
 
 
 if __name__ == "__main__":

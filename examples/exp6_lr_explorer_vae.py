@@ -13,7 +13,7 @@ The explorer's objective is ``val_loss`` on a validation split carved from the t
 every method's test NLL is measured on the test set with its best-validation weights.
 
     python examples/exp6_lr_explorer_vae.py              # the paper's setting (GPU, days)
-    python examples/exp6_lr_explorer_vae.py --quick      # minutes on 2 CPU cores
+    python examples/exp6_lr_explorer_vae.py --reduced    # minutes on 2 CPU cores
     python examples/exp6_lr_explorer_vae.py --smoke --synthetic   # seconds (CI)
 
 Interrupting and re-running resumes: finished explorer trials and finished baseline runs are
@@ -22,19 +22,17 @@ loaded from ``<results-dir>/exp6_lr_explorer_vae`` instead of retrained.
 
 from __future__ import annotations
 
-import os
-import sys
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _harness import models, results
+from _harness.experiment import Experiment, Scale
+from _harness.training import Plan, train
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-from _harness import cli, models, results  # noqa: E402
+import keras
+import numpy as np
 
-from tf_lropt import schedules  # noqa: E402
-from tf_lropt.explorer import PAPER_COARSE_LRS, LRExplorer  # noqa: E402
+from tf_lropt import schedules
+from tf_lropt.explorer import PAPER_COARSE_LRS, LRExplorer
 
 EXPERIMENT = "exp6_lr_explorer_vae"
 HAND_TUNED_LR = 0.0003  # the document's "手探り" (found by hand) rate
@@ -45,7 +43,7 @@ SCALES = {
     "full": dict(n_train=50000, n_val=10000, n_test=None, batch=128, epochs_per_trial=50,
                  coarse=PAPER_COARSE_LRS, digits=3, top_k=2, offsets=(4, -10),
                  exploit_epochs=1000),
-    "quick": dict(n_train=6000, n_val=1000, n_test=2000, batch=128, epochs_per_trial=2,
+    "reduced": dict(n_train=6000, n_val=1000, n_test=2000, batch=128, epochs_per_trial=2,
                   coarse=(0.003, 0.002, 0.001), digits=2, top_k=1, offsets=(2, -3),
                   exploit_epochs=5),
     "smoke": dict(n_train=256, n_val=64, n_test=64, batch=64, epochs_per_trial=1,
@@ -54,8 +52,19 @@ SCALES = {
 }
 
 
-def _parser():
-    p = cli.parser(__doc__.splitlines()[0])
+# The shared shape of a protocol (data, exploitation epochs, batch); SCALES holds the rest.
+PROTOCOLS = {name: Scale(s["n_train"], s["n_test"], s["exploit_epochs"], s["batch"])
+             for name, s in SCALES.items()}
+
+
+def _experiment() -> Experiment:
+    # The full protocol stays the default, on a CPU too (a long campaign runs it so).
+    return Experiment(EXPERIMENT, __doc__.splitlines()[0], PROTOCOLS,
+                      datasets=("fashion_mnist",), default_scale="full")
+
+
+def _parser(experiment: Experiment):
+    p = experiment.parser()
     p.add_argument("--n-train", type=int, default=None, help="training images (rest: val split)")
     p.add_argument("--n-val", type=int, default=None)
     p.add_argument("--n-test", type=int, default=None)
@@ -91,47 +100,33 @@ def _images(x: np.ndarray) -> np.ndarray:
     return (x.astype("float32") / 255.0).reshape(len(x), 784)
 
 
-def _split(args, s):
-    splits = cli.load("fashion_mnist", args, s["n_train"] + s["n_val"], s["n_test"])
+def _split(experiment: Experiment, s):
+    splits = experiment.load(s["n_train"] + s["n_val"], s["n_test"])
     x = _images(splits.train[0])
     return x[: s["n_train"]], x[s["n_train"]:], _images(splits.test[0])
 
 
-class _BestWeights(keras.callbacks.Callback):
-    """Keeps the weights of the epoch with the lowest val_loss."""
-
-    def __init__(self):
-        super().__init__()
-        self.best, self.weights = np.inf, None
-
-    def on_epoch_end(self, epoch, logs=None):
-        if logs["val_loss"] < self.best:
-            self.best, self.weights = logs["val_loss"], self.model.get_weights()
-
-
 def _baseline(name, optimizer, epochs, s, data, initial_weights, out, jit, seed):
+    """Trains the VAE from ``initial_weights`` for ``epochs`` with the shared loop and tests the
+    weights of its best validation epoch (Keras' EarlyStopping never stops it, only restores)."""
     config = {"method": name, "epochs": epochs, "batch": s["batch"], "seed": seed,
               "n_train": s["n_train"], "n_val": s["n_val"], "n_test": len(data[2])}
-    finished = out.load_finished(name, config)
-    if finished is not None:
-        print(f"{name}: finished earlier, loaded")
-        return finished
-    keras.utils.set_random_seed(seed)
-    model = models.build_vae(seed=seed)
-    model.compile(optimizer=optimizer, jit_compile=jit)
-    model.set_weights(initial_weights)
-    keeper = _BestWeights()
-    start = time.time()
-    history = model.fit(data[0], batch_size=s["batch"], epochs=epochs, validation_data=(data[1],),
-                        callbacks=[keeper], verbose=0).history
-    model.set_weights(keeper.weights)
-    test_nll = float(model.evaluate(data[2], batch_size=s["batch"], verbose=0)[0])
-    summary = {"test_nll": test_nll, "best_val_nll": float(keeper.best),
-               "seconds": time.time() - start}
-    curve = {"epoch": list(range(1, epochs + 1)), "val_loss": history["val_loss"]}
-    out.save_run(name, config, curve, summary)
-    print(f"{name}: test NLL {test_nll:.2f} after {epochs} epochs")
-    return curve, summary
+
+    def build() -> keras.Model:
+        model = models.build_vae(seed=seed)
+        model.set_weights(initial_weights)
+        return model
+
+    def summarize(history: dict, model: keras.Model) -> dict:
+        test_nll = float(model.evaluate(data[2], batch_size=s["batch"], verbose=0)[0])
+        print(f"{name}: test NLL {test_nll:.2f} after {epochs} epochs")
+        return {"test_nll": test_nll, "best_val_nll": float(min(history["val_loss"])),
+                "seconds": history["seconds"][-1]}
+
+    best = keras.callbacks.EarlyStopping("val_loss", patience=epochs, restore_best_weights=True)
+    return train(name, build, data[0], None, Plan.for_data(len(data[0]), s["batch"], epochs),
+                 out, config, optimizer=lambda: optimizer, summarize=summarize,
+                 callbacks=[best], validation_data=(data[1],), seed=seed, jit_compile=jit)
 
 
 def _row(label: str, summary: dict, epochs: str) -> list:
@@ -141,10 +136,12 @@ def _row(label: str, summary: dict, epochs: str) -> list:
 
 
 def main(argv: list[str] | None = None) -> str:
-    args = _parser().parse_args(argv)
+    experiment = _experiment()
+    args = experiment.parse(argv, _parser(experiment))
+    args.seed = args.seeds[0]
     s = _settings(args)
-    jit = cli.configure(args)
-    x_train, x_val, x_test = _split(args, s)
+    jit = experiment.compile_options()["jit_compile"]
+    x_train, x_val, x_test = _split(experiment, s)
     out = results.ResultsDir(args.results_dir, EXPERIMENT)
     print(f"Fashion-MNIST VAE: {len(x_train)} train / {len(x_val)} val / {len(x_test)} test "
           f"images, batch {s['batch']}; explorer {s}")
@@ -194,7 +191,7 @@ def main(argv: list[str] | None = None) -> str:
 
     def baselines(budget: int, fixed_name: str) -> tuple:
         """Cosine annealing over ``budget`` epochs and the fixed 0.0003, with their table rows."""
-        steps = budget * int(np.ceil(len(x_train) / s["batch"]))
+        steps = Plan.for_data(len(x_train), s["batch"], budget).total_steps
         cosine = _baseline(f"cosine {budget}", keras.optimizers.Adam(
             schedules.Cosine(COSINE_PEAK_LR, steps)), budget, s, data, initial_weights, out, jit,
             args.seed)
@@ -235,7 +232,7 @@ def main(argv: list[str] | None = None) -> str:
     text = results.write_table(
         out.file("table.md"), "Experiment 6: LR explorer vs cosine annealing vs fixed 0.0003 "
         "(Fashion-MNIST VAE, test NLL in nats, lower is better; target 235)",
-        [("", table), ("Exploration trials", trial_table)], cli.provenance(args, detail))
+        [("", table), ("Exploration trials", trial_table)], experiment.note(detail))
     print(text)
     _plots(explorer, cosine[0], fixed[0], epochs, out)
     return text

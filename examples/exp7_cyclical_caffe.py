@@ -1,4 +1,5 @@
-"""Experiment 7 (fifth document, Smith's cyclical learning rates): Caffe's CIFAR-10 network.
+"""Experiment 7 (cyclical learning rates, Smith 2017, as the fifth document reads it): Caffe's
+CIFAR-10 network.
 
 Table 2 setting: SGD with momentum 0.9 (Caffe's cifar10_full solver, weight decay 0.004 as a
 coupled L2 term), batch 100 (500 iterations an epoch): fixed lr 0.001 (paper 81.4 % at 70,000),
@@ -6,31 +7,45 @@ triangular2 base 0.001 max 0.006 step 2,000 (81.4 % at 25,000), linear decay 0.0
 4,000 then fixed (78.5 % at 25,000), Caffe's exp policy 0.001 * 0.99994^i (79.1 % at 70,000) and
 exp_range with gamma 0.99994 (82.2 % at 42,000). Every run goes to 70,000 iterations and is read
 at the paper's count (a schedule's value never depends on the run's length). Then the LR range
-test (linear, 8 epochs up to 0.02) whose plot picks the bounds, and table 3: Nesterov, Adam,
-RMSprop, AdaGrad, AdaDelta, each fixed at its base rate vs triangular at the paper's bounds.
-Reduced scales shrink every iteration count by the same factor (and raise gamma to 1/factor).
+test (linear from 1e-5 to 0.02 over 8 epochs) whose plot picks the bounds, and table 3:
+Nesterov, Adam, RMSprop, AdaGrad, AdaDelta, each fixed at its base rate vs triangular at the
+paper's bounds.
 
-    python examples/exp7_cyclical_caffe.py --quick
+Protocols: every iteration count (run length, step sizes, the paper's read-out points) is
+multiplied by the scale's ``factor`` and gamma raised to ``1 / factor``, so each schedule keeps
+its shape over the shorter run; the range test always covers 8 epochs of the training data.
+
+- full (GPU): all training images, factor 1 (70,000 iterations), evaluation every 1,000, seed 0.
+- reduced (default on a CPU): a fixed 5,000-image training subset (50 iterations an epoch),
+  the whole test set, factor 0.02 (1,400 iterations, step size 40, read at the evaluations
+  nearest to 500 / 840 / 1,400), evaluation every 50 iterations, seeds 0-2 (about 0.35
+  CPU-seconds an iteration and 8 per evaluation measured on the shared 2-core machine: 12
+  minutes a run).
+- smoke: 64 images, factor 0.0002 (CI only).
+
+Fashion-MNIST is zero-padded from 28x28x1 to 32x32x1 inside the model.
+
+    python examples/exp7_cyclical_caffe.py
 """
 
 from __future__ import annotations
 
+import json
 import os
-import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _harness import models, results
+from _harness.experiment import Experiment, Scale, format_mean_std, mean_std
+from _harness.training import Batches, Method, classifier
 
-import keras  # noqa: E402
-from _harness import cli, models, results  # noqa: E402
-from _harness.training import Method, Plan, make_datasets, run_methods  # noqa: E402
+import keras
 
-from tf_lropt import schedules  # noqa: E402
+from tf_lropt import schedules
 
-SCALES = {  # factor on every iteration count, evaluation period, data subset
-    "full": dict(factor=1.0, period=1000, n_train=None, n_test=None, batch=100),
-    "quick": dict(factor=0.005, period=10, n_train=5000, n_test=1000, batch=100),
-    "smoke": dict(factor=0.0002, period=5, n_train=64, n_test=32, batch=8),
+EXPERIMENT = "exp7_cyclical_caffe"
+SCALES = {  # period: iterations per evaluation; factor: on every iteration count
+    "full": Scale(None, None, 70, 100, period=1000, factor=1.0),
+    "reduced": Scale(5_000, None, 28, 100, period=50, factor=0.02, seeds=(0, 1, 2)),
+    "smoke": Scale(64, 32, 3, 8, period=5, factor=0.0002),
 }
 MOMENTUM, WEIGHT_DECAY, GAMMA = 0.9, 0.004, 0.99994
 TABLE2 = [("fixed", 70_000, 81.4), ("triangular2", 25_000, 81.4), ("decay", 25_000, 78.5),
@@ -86,67 +101,101 @@ def accuracy_at(history: dict, iteration: int) -> float | None:
     return 100.0 * history["val_accuracy"][index]
 
 
-def range_test(args, scale: dict, splits, out: results.ResultsDir) -> str:
-    """Smith's LR range test: lr rising linearly to 0.02 over 8 epochs; plot and suggestion."""
-    try:
-        from tf_lropt.lr_finder import find_lr
-    except ImportError:
-        return "LR range test skipped: tf_lropt.lr_finder is not available in this version."
+RANGE_TEST_EPOCHS, RANGE_MIN_LR, RANGE_MAX_LR = 8, 1e-5, 0.02
+PAPER_BOUNDS = (0.001, 0.006)
+
+
+def body(shape):
+    return models.build_caffe_cifar10(shape, weight_decay=WEIGHT_DECAY)
+
+
+def range_test(experiment: Experiment, splits, out: results.ResultsDir) -> dict:
+    """Smith's LR range test: lr rising linearly from 1e-5 to 0.02 over 8 epochs of the training
+    data, SGD momentum 0.9; plot, CSV and the bounds Smith's rule reads off the accuracy."""
+    from tf_lropt.lr_finder import find_lr
+
+    seed, scale = experiment.args.seeds[0], experiment.scale
+    keras.utils.set_random_seed(seed)
+    x_train, y_train = splits.train
+    model = classifier(body, x_train.shape[1:], x_train, seed=seed, pad_to=32)
+    model.compile(OPTIMIZERS["SGD"](RANGE_MIN_LR),
+                  keras.losses.CategoricalCrossentropy(from_logits=True), metrics=["accuracy"],
+                  **experiment.compile_options())
+    steps = max(2, RANGE_TEST_EPOCHS * len(y_train) // scale.batch)
+    batches = Batches(x_train, y_train, scale.batch, steps, seed)
+    result = find_lr(model, batches, min_lr=RANGE_MIN_LR, max_lr=RANGE_MAX_LR, epochs=1,
+                     mode="linear")
+    result.to_csv(out.file("lr_range_test.csv"))
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    keras.utils.set_random_seed(args.seed)
-    model = models.build_caffe_cifar10(splits.train[0].shape[1:], weight_decay=WEIGHT_DECAY)
-    model.compile(OPTIMIZERS["SGD"](1e-5), keras.losses.CategoricalCrossentropy(from_logits=True),
-                  metrics=["accuracy"], run_eagerly=args.scale == "smoke")
-    train, _ = make_datasets(splits, 10, scale["batch"], args.seed)
-    steps = max(2, round(8 * 500 * scale["factor"]))
-    result = find_lr(model, train, min_lr=1e-5, max_lr=0.02, steps=steps, mode="linear",
-                     shuffle=False)
-    result.to_csv(out.file("lr_range_test.csv"))
     axes = result.plot()
     axes[0].figure.savefig(out.file("lr_range_test.png"), dpi=110)
     plt.close(axes[0].figure)
-    s = result.suggestion
-    return (f"LR range test ({steps} iterations, linear 1e-5 -> 0.02): Smith's rule suggests "
-            f"base_lr {s.base_lr}, max_lr {s.max_lr} (paper: 0.001 and 0.006)")
+    suggestion = result.suggestion
+    return {"iterations": steps, "base_lr": suggestion.base_lr, "max_lr": suggestion.max_lr}
 
 
 def main(argv: list[str] | None = None) -> str:
-    args = cli.parser(__doc__.splitlines()[0]).parse_args(argv)
-    scale = SCALES[args.scale]
-    f = scale["factor"]
-    splits = cli.load("cifar10", args, scale["n_train"], scale["n_test"])
-    iterations = (args.epochs * scale["period"]) if args.epochs else round(70_000 * f)
-    plan = Plan(max(1, iterations // scale["period"]), scale["period"], scale["batch"])
-    out = results.ResultsDir(args.results_dir, "exp7_cyclical_caffe")
-    runs = run_methods(
-        methods(f), lambda: models.build_caffe_cifar10(splits.train[0].shape[1:],
-                                                       weight_decay=WEIGHT_DECAY),
-        splits, plan, out, seed=args.seed, x_label="iteration",
-        run_config={"scale": args.scale, "synthetic": args.synthetic}, verbose=args.verbose,
-        **cli.compile_options(args))
-    history = {name: h for name, (h, _) in runs.items()}
-    table2 = [[policy, n, paper, accuracy_at(history[policy], round(n * f)),
-               accuracy_at(history[policy], plan.total_steps)] for policy, n, paper in TABLE2]
+    experiment = Experiment(EXPERIMENT, __doc__.splitlines()[0], SCALES)
+    args = experiment.parse(argv)
+    scale = experiment.scale
+    f = scale.factor
+    splits = experiment.load()
+    plan = scale.plan(len(splits.train[1]), args.epochs)
+    runs = experiment.run(methods(f), body, splits, plan, x_label="iteration")
+
+    def at(name: str, iteration: int) -> list[float | None]:
+        found = []
+        for by_method in runs.values():
+            history, summary = by_method.get(name, ({}, {"not_run": True}))
+            diverged = summary.get("diverged")
+            found.append(float("nan") if diverged else accuracy_at(history, iteration))
+        return found
+
+    read_at = {name: {n: at(name, round(n * f)) for n in (25_000, 42_000, 70_000)}
+               for name in (m.name for m in methods(f))}
+    table2 = [[policy, n, paper, format_mean_std(read_at[policy][n]),
+               format_mean_std(at(policy, plan.total_steps))] for policy, n, paper in TABLE2]
     table3 = [[name, f"{base:g} - {peak:g}", policy, n, paper,
-               accuracy_at(history[f"{name} {policy}"], round(n * f))]
+               format_mean_std(read_at[f"{name} {policy}"][n])]
               for name, (base, peak, cells) in TABLE3.items()
               for (policy, n), paper in cells.items()]
-    range_line = range_test(args, scale, splits, out)
-    return results.publish(
-        out.file("table.md"), "Experiment 7: cyclical learning rates, Caffe CIFAR-10 network",
-        [("Table 2: policies (SGD, momentum 0.9)", results.markdown_table(
-            ["policy", "paper iterations", "paper %", "ours % at that iteration",
-             f"ours % at {plan.total_steps}"], table2)),
+    out = experiment.results_dir()
+    bounds, stored = None, out.file("lr_range_test.json")
+    if os.path.exists(stored):  # done by an earlier invocation (campaigns run it in parts)
+        with open(stored) as stream:
+            bounds = json.load(stream)
+    if (bounds is None or bounds.get("scale") != args.scale) and not args.publish_only:
+        bounds = {**range_test(experiment, splits, out), "scale": args.scale}
+        with open(stored, "w") as stream:
+            json.dump(bounds, stream)
+    range_line = "not run" if bounds is None else (
+        f"{bounds['iterations']} iterations, linear {RANGE_MIN_LR:g} -> {RANGE_MAX_LR:g}: "
+        f"Smith's rule reads base_lr {bounds['base_lr']:.3g}, max_lr {bounds['max_lr']:.3g} "
+        f"(paper: {PAPER_BOUNDS[0]:g} and {PAPER_BOUNDS[1]:g}); see lr_range_test.png")
+    read_means = {name: {str(n): mean_std(values)[0] for n, values in cells.items()}
+                  for name, cells in read_at.items()}
+    provenance = experiment.provenance(
+        splits, plan, "Caffe cifar10_full network", runs,
+        f"iteration counts x{f:g} ({plan.total_steps} iterations, read at the paper's counts "
+        f"x{f:g})")
+    return experiment.write(
+        f"Experiment 7: cyclical learning rates, Caffe CIFAR-10 network ({args.dataset})",
+        [("Table 2: policies (SGD, momentum 0.9); ours: mean ± std over seeds",
+          results.markdown_table(["policy", "paper iterations", "paper %",
+                                  f"ours % at that iteration x{f:g}",
+                                  f"ours % at {plan.total_steps}"], table2)),
          ("Table 3: optimizers, fixed vs triangular", results.markdown_table(
              ["optimizer", "base - max lr", "policy", "paper iterations", "paper %",
-              "ours % at that iteration"], table3)),
+              f"ours % at that iteration x{f:g}"], table3)),
          ("LR range test", range_line)],
-        cli.provenance(args, f"iteration counts x{f:g} ({plan.total_steps} iterations), "
-                             f"{len(splits.train[1])} training images"))
+        provenance, runs,
+        extra={"read_at": {name: {str(n): v for n, v in cells.items()}
+                           for name, cells in read_at.items()},
+               "read_at_mean": read_means, "range_test": bounds, "factor": f})
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Datasets for the experiments: tensorflow-datasets first, Keras' cache files as the fallback.
+"""Datasets for the experiments: Keras' cache files through NumPy, tensorflow-datasets optional.
 
 Every loader returns ``Splits(train=(x, y), test=(x, y))`` of NumPy arrays, which unpacks like
 ``keras.datasets.*.load_data()``: images are ``uint8`` of shape ``(N, H, W, C)``, labels
@@ -6,15 +6,16 @@ Every loader returns ``Splits(train=(x, y), test=(x, y))`` of NumPy arrays, whic
 
 Where the data is looked for, in order:
 
-1. tensorflow-datasets, in ``data_dir`` (or TFDS' default folder), if the dataset was prepared
-   there (``tfds build`` or an earlier ``download=True``). Under
-   ``tensorflow_datasets.testing.mock_data`` this yields the mock examples, which is how the tests
-   run without any data.
-2. Keras' dataset cache (``$KERAS_HOME/datasets``, ``~/.keras/datasets`` and
-   ``/tmp/.keras/datasets``, or ``keras_cache_dir``): the files that
-   ``keras.datasets.<name>.load_data()`` would have downloaded,
-   read directly so that a missing file never triggers a download.
-3. With ``download=True`` only: tensorflow-datasets downloads and prepares the dataset.
+1. With ``data_dir`` given: tensorflow-datasets in that folder, if the dataset was prepared there
+   (``tfds build`` or an earlier ``download=True``).
+2. Keras' dataset cache (``keras_cache_dir``, else ``$KERAS_HOME/datasets``, ``~/.keras/datasets``
+   and ``/tmp/.keras/datasets``): the files that ``keras.datasets.<name>.load_data()`` would have
+   downloaded (Fashion-MNIST's idx ``.gz`` files, ``mnist.npz``, CIFAR-10's pickled batches), read
+   with NumPy alone: neither TensorFlow nor tensorflow-datasets is needed, so the experiments run
+   on JAX in an environment without TensorFlow.
+3. tensorflow-datasets in its default folder, when it is installed (under
+   ``tensorflow_datasets.testing.mock_data`` this yields the mock examples, which is how tests
+   run without data); with ``download=True`` it downloads and prepares the dataset.
 """
 
 from __future__ import annotations
@@ -101,7 +102,12 @@ _CACHE_READERS = {
 
 
 def _from_tfds(name: str, data_dir: str | None, download: bool) -> Splits | None:
-    import tensorflow_datasets as tfds
+    try:
+        import tensorflow_datasets as tfds
+    except ImportError:
+        if download:
+            raise
+        return None  # optional: the Keras cache is read without it
 
     try:
         datasets = tfds.load(name, split=["train", "test"], as_supervised=True,
@@ -125,15 +131,16 @@ def load_dataset(name: str, data_dir: str | None = None, keras_cache_dir: str | 
     """Loads ``mnist``, ``fashion_mnist`` or ``cifar10`` (the module docstring says from where)."""
     if name not in _CACHE_READERS:
         raise ValueError(f"name must be one of {sorted(_CACHE_READERS)}, got {name!r}")
-    splits = _from_tfds(name, data_dir, download=False)
+    splits = _from_tfds(name, data_dir, download=False) if data_dir is not None else None
     if splits is not None:
         return splits
     for folder in _keras_cache_dirs(keras_cache_dir):
         splits = _CACHE_READERS[name](folder)
         if splits is not None:
             return splits
-    if download:
-        return _from_tfds(name, data_dir, download=True)
+    splits = _from_tfds(name, data_dir, download=download)
+    if splits is not None:
+        return splits
     raise DataNotFoundError(
         f"{name} is neither prepared for tensorflow-datasets in data_dir={data_dir!r} nor in "
         f"Keras' cache {_keras_cache_dirs(keras_cache_dir)}. Pass --download (needs a network), "

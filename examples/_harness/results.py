@@ -26,18 +26,28 @@ def slug(name: str) -> str:
 
 
 def hardware() -> str:
-    """'N-core CPU' or the GPU names, for the tables' provenance line."""
-    try:
-        import tensorflow as tf
+    """The GPU names, or 'N-core CPU', for the tables' provenance line (no TensorFlow needed)."""
+    names = accelerators()
+    return ", ".join(names) if names else f"{os.cpu_count()}-core CPU ({platform.machine()})"
 
-        gpus = tf.config.list_physical_devices("GPU")
-        if gpus:
-            names = [tf.config.experimental.get_device_details(g).get("device_name", "GPU")
-                     for g in gpus]
-            return ", ".join(names)
-    except ImportError:
-        pass
-    return f"{os.cpu_count()}-core CPU ({platform.machine()})"
+
+def accelerators() -> list[str]:
+    """Names of the GPUs the Keras backend sees (empty on a CPU-only machine)."""
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        return [d.device_kind for d in jax.devices() if d.platform == "gpu"]
+    if backend == "torch":
+        import torch
+
+        return [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    import tensorflow as tf
+
+    return [tf.config.experimental.get_device_details(g).get("device_name", "GPU")
+            for g in tf.config.list_physical_devices("GPU")]
 
 
 def today() -> str:
@@ -146,7 +156,8 @@ def plot_curves(curves: dict[str, dict], metric: str, path: str, x: str = "epoch
         axes.set_yscale("log")
     axes.set_title(title or metric)
     axes.grid(alpha=0.3)
-    axes.legend(fontsize=8)
+    if axes.lines:
+        axes.legend(fontsize=8)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)

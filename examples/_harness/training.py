@@ -1,24 +1,45 @@
-"""One training loop for every classification experiment, with skip-if-finished.
+"""One training loop for every experiment: NumPy batches, augmentation inside the model, resume.
 
-A ``Method`` is a name plus a function that builds the optimizer for a ``Plan`` (so schedules can
-be sized in steps) and optional callbacks. ``train_classifier`` trains one method, evaluates on
-the test split after every period (an epoch, or ``steps_per_epoch`` iterations for the
-iteration-counted experiments), and stores the history in the results directory.
+``train`` trains any compiled-on-the-spot model on NumPy arrays for a ``Plan`` (``epochs``
+evaluation periods of ``steps_per_epoch`` batches), with the loss, metrics and callbacks it is
+given, records one history row per period, summarizes the run with the function it is given and
+stores both in the results directory; a finished run with the same configuration is loaded
+instead. ``train_classifier`` is ``train`` for the image classifiers (one-hot labels and
+cross-entropy, so that CutMix's mixed labels share the loss; test accuracy as the summary).
+
+What makes the comparisons fair and the campaigns long-lived:
+
+- **Paired seeds.** ``keras.utils.set_random_seed(seed)`` before the model is built gives every
+  method of a seed the same initial weights, and the batches are a pure function of the seed and
+  the step (a fresh permutation of the training set per pass, drawn from ``(seed, pass)``), so
+  every method also sees the same data in the same order, however the run was interrupted.
+- **No TensorFlow needed.** Batches are NumPy arrays from a ``keras.utils.PyDataset``; the
+  per-image augmentations (pad-4 crop, flip, TrivialAugment) are Keras layers at the front of the
+  model, active only in training, so they run on the device on any backend (JAX on a GPU
+  included). CutMix mixes labels too, which a model never sees: it is applied to each NumPy batch
+  by ``tf_lropt.augment.CutMix`` before the batch enters the model, i.e. *before* the per-image
+  augmentations (the paper's pipeline applies it after them).
+- **28x28 images are zero-padded to 32x32** inside the model (``pad_to=32``) so that the CIFAR
+  networks apply unchanged and the crop/TrivialAugment geometry is CIFAR's; one channel works.
+- **Resume.** ``keras.callbacks.BackupAndRestore`` writes the weights and optimizer state after
+  every period to ``runs/<run>.backup``; a rerun after an interruption continues from the last
+  finished period (the history so far is kept beside the backup), not from scratch.
 """
 
 from __future__ import annotations
 
-import math
+import json
 import os
+import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+
+from _harness.data import Splits
+from _harness.results import ResultsDir, _jsonable, plot_curves, slug
 
 import keras
 import numpy as np
-
-from _harness.data import Splits
-from _harness.results import ResultsDir
 
 
 @dataclass(frozen=True)
@@ -35,83 +56,112 @@ class Plan:
 
     @classmethod
     def for_data(cls, num_examples: int, batch_size: int, epochs: int) -> Plan:
-        return cls(epochs, max(1, math.ceil(num_examples / batch_size)), batch_size)
+        """Whole batches only (the last partial one is dropped, as CutMix needs full batches)."""
+        return cls(epochs, max(1, num_examples // batch_size), batch_size)
+
+
+@dataclass(frozen=True)
+class Augmentation:
+    """Which of the recipe's augmentations a method trains with (all off: plain batches)."""
+
+    crop_flip: bool = False
+    trivial_augment: bool = False
+    cutmix: bool = False
+
+    def recipe(self, seed: int):
+        from tf_lropt.recipes import RobustRecipe
+
+        return RobustRecipe(1, 1, batch_size=2, trivial_augment=self.trivial_augment,
+                            cutmix=self.cutmix, seed=seed)
+
+    def layers(self, image_size: tuple[int, int], seed: int) -> list[keras.layers.Layer]:
+        """The per-image augmentations as layers (the recipe's own), or none."""
+        if not (self.crop_flip or self.trivial_augment):
+            return []
+        return self.recipe(seed).augment_layers(tuple(int(n) for n in image_size))
+
+
+NO_AUGMENTATION = Augmentation()
 
 
 @dataclass
 class Method:
-    """One row of a comparison: a name, its optimizer, its callbacks, what identifies it."""
+    """One row of a comparison: a name, its optimizer, its callbacks, its augmentation and the
+    configuration that identifies it (a changed configuration is a new run)."""
 
     name: str
     make_optimizer: Callable[[Plan], keras.optimizers.Optimizer]
     make_callbacks: Callable[[Plan], list] = field(default=lambda plan: [])
     config: dict = field(default_factory=dict)
+    augmentation: Augmentation = NO_AUGMENTATION
 
 
-def _normalizer(x_train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    pixels = x_train.reshape(-1, x_train.shape[-1]).astype("float64") / 255.0
-    return pixels.mean(axis=0).astype("float32"), (pixels.std(axis=0) + 1e-3).astype("float32")
+class Batches(keras.utils.PyDataset):
+    """Training batches as NumPy arrays; batch ``i`` of period ``period`` is a pure function of
+    ``seed`` and the global step ``period * steps + i`` (see the module docstring).
 
+    ``x`` stays uint8 until a batch is cut (a float copy of CIFAR-10 would take 600 MB); ``y`` is
+    ``None`` for unsupervised models (the VAE), else labels that are one-hot encoded per batch.
+    """
 
-def batch_plain(dataset, num_classes: int, batch_size: int, seed: int):
-    """Batches unbatched ``(uint8 image, int label)`` pairs as (float 0-255, one-hot) batches."""
-    import tensorflow as tf
-
-    def to_float(images, labels):
-        return tf.cast(images, "float32"), tf.one_hot(labels, num_classes)
-
-    return dataset.batch(batch_size, drop_remainder=True).map(to_float)
-
-
-def cifar_pipeline(trivial_augment: bool = False, cutmix: bool = False) -> Callable:
-    """Pad-4 crop + flip (+ TrivialAugment, + CutMix) from ``tf_lropt.augment.cifar_augment``."""
-    try:
-        from tf_lropt.augment import cifar_augment
-    except ImportError as error:
-        raise ImportError("tf_lropt.augment.cifar_augment is not available in this version of "
-                          "tf_lropt; it is needed for the augmented CIFAR runs") from error
-
-    def batch(dataset, num_classes: int, batch_size: int, seed: int):
-        return cifar_augment(dataset, num_classes=num_classes, batch_size=batch_size,
-                             trivial_augment=trivial_augment, cutmix=cutmix, seed=seed)
-
-    return batch
-
-
-def make_datasets(splits: Splits, num_classes: int, batch_size: int, seed: int,
-                  batcher: Callable = batch_plain, standardize: bool = True):
-    """tf.data pipelines: shuffled, repeated training batches made by ``batcher`` (which gets
-    the unbatched uint8 pairs and returns float 0-255 images with one-hot labels: plain batching
-    or an augmenting pipeline), standardized per channel with the training set's statistics
-    (or only scaled to [0, 1] when ``standardize`` is False); and the test batches.
-    One-hot labels let CutMix's mixed labels share the loss."""
-    import tensorflow as tf
-
-    (x_train, y_train), (x_test, y_test) = splits
-    mean, std = _normalizer(x_train) if standardize else (0.0, 1.0)
-
-    def normalize(images, labels):
-        return (images / 255.0 - mean) / std, labels
-
-    train = tf.data.Dataset.from_tensor_slices((x_train, y_train))
-    train = train.shuffle(len(y_train), seed=seed, reshuffle_each_iteration=True).repeat()
-    train = batcher(train, num_classes, batch_size, seed)
-    train = train.map(normalize, num_parallel_calls=tf.data.AUTOTUNE).prefetch(2)
-    test = tf.data.Dataset.from_tensor_slices((x_test, y_test))
-    test = test.batch(max(batch_size, 256)).map(
-        lambda x, y: (tf.cast(x, "float32"), tf.one_hot(y, num_classes)))
-    return train, test.map(normalize).prefetch(2)
-
-
-class _PeriodRecorder(keras.callbacks.Callback):
-    """Records the optimizer's step, current rate and wall time at the end of every period."""
-
-    def __init__(self):
+    def __init__(self, x: np.ndarray, y: np.ndarray | None, batch_size: int, steps: int,
+                 seed: int, num_classes: int = 10, cutmix: keras.layers.Layer | None = None):
         super().__init__()
-        self.rows: list[dict] = []
+        if len(x) < batch_size:
+            raise ValueError(f"batch_size must be at most the {len(x)} training examples, "
+                             f"got {batch_size}")
+        self.x, self.y, self.batch_size, self.steps = x, y, batch_size, steps
+        self.seed, self.num_classes, self.cutmix = seed, num_classes, cutmix
+        self.period = 0  # set by PeriodTracker at the start of every period
+        self._orders: dict[int, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return self.steps
+
+    def order(self, data_pass: int) -> np.ndarray:
+        """The permutation of the training set used in pass ``data_pass``."""
+        if data_pass not in self._orders:
+            self._orders = {data_pass: np.random.default_rng([self.seed, data_pass]).permutation(
+                len(self.x))}
+        return self._orders[data_pass]
+
+    def indices(self, step: int) -> np.ndarray:
+        positions = np.arange(step * self.batch_size, (step + 1) * self.batch_size)
+        passes, within = np.divmod(positions, len(self.x))
+        return np.concatenate([self.order(int(p))[within[passes == p]]
+                               for p in np.unique(passes)])
+
+    def __getitem__(self, index: int):
+        chosen = self.indices(self.period * self.steps + int(index))
+        images = self.x[chosen].astype("float32")
+        if self.y is None:
+            return (images,)
+        labels = np.eye(self.num_classes, dtype="float32")[self.y[chosen]]
+        if self.cutmix is not None:
+            mixed = self.cutmix({"images": images, "labels": labels}, training=True)
+            images = keras.ops.convert_to_numpy(mixed["images"]).astype("float32")
+            labels = keras.ops.convert_to_numpy(mixed["labels"]).astype("float32")
+        return images, labels
+
+
+class PeriodTracker(keras.callbacks.Callback):
+    """Tells the batch stream which period starts (right after a resume too) and records the
+    optimizer's step, current rate, wall time and logs at the end of every period; with a
+    ``history_path`` the rows are also written there, so that a resumed run keeps them."""
+
+    def __init__(self, batches: Batches | None, history_path: str | None = None,
+                 rows: list[dict] | None = None):
+        super().__init__()
+        self.batches, self.history_path = batches, history_path
+        self.rows: list[dict] = list(rows or [])
+        self._offset = self.rows[-1]["seconds"] if self.rows else 0.0
 
     def on_train_begin(self, logs=None):
         self._start = time.perf_counter()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.batches is not None:
+            self.batches.period = epoch
 
     def on_epoch_end(self, epoch, logs=None):
         optimizer = self.model.optimizer
@@ -119,80 +169,177 @@ class _PeriodRecorder(keras.callbacks.Callback):
             "epoch": epoch + 1,
             "step": int(keras.ops.convert_to_numpy(optimizer.iterations)),
             "lr": float(keras.ops.convert_to_numpy(optimizer.learning_rate)),
-            "seconds": time.perf_counter() - self._start,
+            "seconds": self._offset + time.perf_counter() - self._start,
             **{k: float(v) for k, v in (logs or {}).items() if k != "learning_rate"},
         })
+        if self.history_path is not None:
+            with open(self.history_path, "w") as stream:
+                json.dump(self.rows, stream)
 
 
-def train_classifier(method: Method, build_model: Callable[[], keras.Model], splits: Splits,
-                     plan: Plan, results: ResultsDir, *, num_classes: int = 10, seed: int = 0,
-                     batcher: Callable = batch_plain, jit_compile: bool | str = "auto",
-                     run_eagerly: bool = False, standardize: bool = True,
-                     run_config: dict | None = None, verbose: int = 0) -> tuple[dict, dict]:
-    """Trains ``method`` (or loads its finished run) and returns ``(history, summary)``.
+def _resume_state(backup_dir: str, config: dict) -> list[dict]:
+    """History rows of an interrupted run with this configuration (a backup of another
+    configuration is deleted, so that it is never restored into a different run)."""
+    config_path = os.path.join(backup_dir, "config.json")
+    if os.path.isdir(backup_dir):
+        stored = None
+        if os.path.exists(config_path):
+            with open(config_path) as stream:
+                stored = json.load(stream)
+        if stored != _jsonable(config):
+            shutil.rmtree(backup_dir)
+    os.makedirs(backup_dir, exist_ok=True)
+    with open(config_path, "w") as stream:
+        json.dump(_jsonable(config), stream)
+    metadata, history = (os.path.join(backup_dir, name)
+                         for name in ("training_metadata.json", "history.json"))
+    if not (os.path.exists(metadata) and os.path.exists(history)):
+        return []
+    with open(metadata) as stream:
+        done = json.load(stream)["epoch"]
+    with open(history) as stream:
+        return json.load(stream)[:done]
 
-    ``history`` maps column names (epoch, step, lr, loss, accuracy, val_loss, val_accuracy,
-    seconds) to per-period lists; ``summary`` holds the final and best test accuracy in percent.
+
+def train(name: str, build_model: Callable[[], keras.Model], x: np.ndarray,
+          y: np.ndarray | None, plan: Plan, results: ResultsDir, config: dict, *,
+          optimizer: Callable[[], keras.optimizers.Optimizer],
+          summarize: Callable[[dict, keras.Model], dict],
+          loss=None, metrics: Sequence = (), callbacks: Sequence = (),
+          validation_data: tuple | None = None, num_classes: int = 10,
+          cutmix: keras.layers.Layer | None = None, seed: int = 0,
+          jit_compile: bool | str = "auto", run_eagerly: bool = False, resume: bool = True,
+          train_missing: bool = True, verbose: int = 0) -> tuple[dict, dict]:
+    """Trains ``build_model()`` (or loads the finished run ``name`` with this ``config``).
+
+    ``summarize(history, model)`` turns the finished run into the summary stored beside its
+    history (the trained model is there to evaluate). Returns ``(history, summary)``: history
+    maps column names (epoch, step, lr, seconds and the logged metrics) to per-period lists.
+    With ``train_missing=False`` an unfinished run is not trained: ``({}, {"not_run": True})``.
     """
-    config = {"method": method.config, "plan": asdict(plan), "seed": seed,
-              "train_examples": len(splits.train[1]), "test_examples": len(splits.test[1]),
-              **(run_config or {})}
-    finished = results.load_finished(method.name, config)
+    finished = results.load_finished(name, config)
     if finished is not None:
-        print(f"  {method.name}: finished earlier, loaded from {results.runs_path}")
+        print(f"  {name}: finished earlier, loaded from {results.runs_path}")
         return finished
-
-    keras.utils.set_random_seed(seed)
+    if not train_missing:
+        print(f"  {name}: not run")
+        return {}, {"not_run": True}
+    backup_dir = os.path.join(results.runs_path, slug(name) + ".backup")
+    rows = _resume_state(backup_dir, config) if resume else []
+    if rows:
+        print(f"  {name}: resuming after period {len(rows)} of {plan.epochs}")
+    keras.utils.set_random_seed(seed)  # same initial weights for every method of a seed
     model = build_model()
-    model.compile(optimizer=method.make_optimizer(plan),
-                  loss=keras.losses.CategoricalCrossentropy(from_logits=True),
-                  metrics=["accuracy"], jit_compile=jit_compile, run_eagerly=run_eagerly)
-    train, test = make_datasets(splits, num_classes, plan.batch_size, seed, batcher, standardize)
-    recorder = _PeriodRecorder()
-    model.fit(train, epochs=plan.epochs, steps_per_epoch=plan.steps_per_epoch,
-              validation_data=test, verbose=verbose, shuffle=False,
-              callbacks=[*method.make_callbacks(plan), keras.callbacks.TerminateOnNaN(), recorder])
-    history = {key: [row.get(key, float("nan")) for row in recorder.rows]
-               for key in recorder.rows[0]} if recorder.rows else {"epoch": []}
+    model.compile(optimizer=optimizer(), loss=loss, metrics=list(metrics),
+                  jit_compile=jit_compile, run_eagerly=run_eagerly)
+    batches = Batches(x, y, plan.batch_size, plan.steps_per_epoch, seed, num_classes, cutmix)
+    tracker = PeriodTracker(batches, os.path.join(backup_dir, "history.json") if resume else None,
+                            rows)
+    # The tracker writes its row before BackupAndRestore saves the period it belongs to.
+    extra = [keras.callbacks.BackupAndRestore(backup_dir)] if resume else []
+    model.fit(batches, epochs=plan.epochs, validation_data=validation_data,
+              validation_batch_size=max(plan.batch_size, 256), verbose=verbose, shuffle=False,
+              callbacks=[*callbacks, keras.callbacks.TerminateOnNaN(), tracker, *extra])
+    if os.path.isdir(backup_dir):
+        shutil.rmtree(backup_dir)
+    history = {key: [row.get(key, float("nan")) for row in tracker.rows]
+               for key in tracker.rows[0]} if tracker.rows else {"epoch": []}
+    summary = summarize(history, model)
+    results.save_run(name, config, history, summary)
+    return history, summary
+
+
+def classifier(build_body: Callable[[tuple], keras.Model], input_shape: tuple,
+               x_train: np.ndarray, augmentation: Augmentation = NO_AUGMENTATION,
+               seed: int = 0, pad_to: int | None = None, standardize: bool = True
+               ) -> keras.Model:
+    """``build_body(shape)`` behind the input path: float images 0-255 of ``input_shape`` are
+    zero-padded to ``pad_to`` x ``pad_to`` (28x28 Fashion-MNIST to CIFAR's 32x32), augmented in
+    training, and standardized per channel with the training set's statistics (or scaled to
+    [0, 1] when ``standardize`` is False)."""
+    inputs = keras.Input(input_shape)
+    images = inputs
+    height, width = input_shape[:2]
+    if pad_to and (height < pad_to or width < pad_to):
+        top, left = (pad_to - height) // 2, (pad_to - width) // 2
+        images = keras.layers.ZeroPadding2D(
+            ((top, pad_to - height - top), (left, pad_to - width - left)))(images)
+    for layer in augmentation.layers(tuple(images.shape[1:3]), seed):
+        images = layer(images)
+    if standardize:
+        pixels = x_train.reshape(-1, x_train.shape[-1]).astype("float64")
+        mean, std = pixels.mean(axis=0), pixels.std(axis=0) + 1e-3 * 255
+        images = keras.layers.Normalization(mean=mean, variance=std ** 2)(images)
+    else:
+        images = keras.layers.Rescaling(1.0 / 255)(images)
+    body = build_body(tuple(images.shape[1:]))
+    return keras.Model(inputs, body(images), name=body.name)
+
+
+def accuracy_summary(history: dict, model: keras.Model, plan: Plan) -> dict:
+    """Final and best test accuracy in percent, divergence, wall time and model size."""
     accuracy = [100.0 * a for a in history.get("val_accuracy", [])]
-    summary = {
+    return {
         "final_test_accuracy": accuracy[-1] if accuracy else float("nan"),
         "best_test_accuracy": max(accuracy) if accuracy else float("nan"),
         "diverged": len(accuracy) < plan.epochs or not np.isfinite(history["loss"][-1]),
         "seconds": history["seconds"][-1] if accuracy else 0.0,
         "parameters": model.count_params(),
     }
-    results.save_run(method.name, config, history, summary)
-    print(f"  {method.name}: test accuracy {summary['final_test_accuracy']:.2f}% "
-          f"(best {summary['best_test_accuracy']:.2f}%) in {summary['seconds']:.0f} s")
+
+
+def train_classifier(method: Method, build_body: Callable[[tuple], keras.Model], splits: Splits,
+                     plan: Plan, results: ResultsDir, *, num_classes: int = 10, seed: int = 0,
+                     jit_compile: bool | str = "auto", run_eagerly: bool = False,
+                     standardize: bool = True, pad_to: int | None = None,
+                     run_config: dict | None = None, train_missing: bool = True,
+                     verbose: int = 0) -> tuple[dict, dict]:
+    """Trains ``method`` on ``splits`` (or loads its finished run): ``build_body(shape)`` is the
+    network, behind the input path of ``classifier``. Returns ``(history, summary)``; the
+    summary holds the final and best test accuracy in percent."""
+    (x_train, y_train), (x_test, y_test) = splits
+    config = {"method": method.config, "augmentation": asdict(method.augmentation),
+              "plan": asdict(plan), "seed": seed, "train_examples": len(y_train),
+              "test_examples": len(y_test), "pad_to": pad_to, **(run_config or {})}
+    cutmix = method.augmentation.recipe(seed).cutmix_layer() if method.augmentation.cutmix \
+        else None
+    history, summary = train(
+        method.name,
+        lambda: classifier(build_body, x_train.shape[1:], x_train, method.augmentation, seed,
+                           pad_to, standardize),
+        x_train, y_train, plan, results, config,
+        optimizer=lambda: method.make_optimizer(plan),
+        summarize=lambda history, model: accuracy_summary(history, model, plan),
+        loss=keras.losses.CategoricalCrossentropy(from_logits=True), metrics=["accuracy"],
+        callbacks=method.make_callbacks(plan),
+        validation_data=(x_test.astype("float32"),
+                         np.eye(num_classes, dtype="float32")[y_test]),
+        num_classes=num_classes, cutmix=cutmix, seed=seed, jit_compile=jit_compile,
+        run_eagerly=run_eagerly, train_missing=train_missing, verbose=verbose)
+    if history.get("seconds") and not summary.get("finished"):  # trained now, not loaded
+        print(f"  {method.name}: test accuracy {summary['final_test_accuracy']:.2f}% "
+              f"(best {summary['best_test_accuracy']:.2f}%) in {summary['seconds']:.0f} s")
     return history, summary
 
 
-def run_methods(methods: list[Method], build_model: Callable[[], keras.Model], splits: Splits,
-                plan: Plan, results: ResultsDir, *, seed: int = 0, jit_compile: bool | str = False,
-                run_eagerly: bool = False, standardize: bool = True,
-                batchers: dict[str, Callable] | None = None,
-                run_config: dict | None = None, x_label: str = "epoch", verbose: int = 0
-                ) -> dict[str, tuple[dict, dict]]:
-    """Trains every method (skipping finished runs) and plots test and train accuracy curves.
-
-    ``batchers`` maps a method name to its input pipeline (default: plain batching).
-    """
-    from _harness.results import plot_curves
-
+def run_methods(methods: list[Method], build_body: Callable[[tuple], keras.Model],
+                splits: Splits, plan: Plan, results: ResultsDir, *, seed: int = 0,
+                x_label: str = "epoch", **options) -> dict[str, tuple[dict, dict]]:
+    """Trains every method for one seed (skipping finished runs; ``options`` go to
+    ``train_classifier``) and plots their test and training accuracy curves."""
     print(f"{results.path}: {len(methods)} runs, {plan.epochs} x {plan.steps_per_epoch} steps, "
-          f"batch {plan.batch_size}, {len(splits.train[1])} train / {len(splits.test[1])} test")
-    runs = {}
-    for method in methods:
-        batcher = (batchers or {}).get(method.name, batch_plain)
-        runs[method.name] = train_classifier(
-            method, build_model, splits, plan, results, seed=seed, batcher=batcher,
-            jit_compile=jit_compile, run_eagerly=run_eagerly, standardize=standardize,
-            run_config=run_config,
-            verbose=verbose)
+          f"batch {plan.batch_size}, {len(splits.train[1])} train / {len(splits.test[1])} test, "
+          f"seed {seed}")
+    runs = {method.name: train_classifier(method, build_body, splits, plan, results, seed=seed,
+                                          **options)
+            for method in methods}
     curves = {name: history for name, (history, _) in runs.items()}
     x = "step" if x_label == "iteration" else "epoch"
     for metric, what in (("val_accuracy", "test accuracy"), ("accuracy", "training accuracy")):
         plot_curves(curves, metric, results.file(f"{metric}.png"), x=x,
                     title=f"{os.path.basename(results.path)}: {what}")
     return runs
+
+
+__all__ = ["Augmentation", "Batches", "Method", "NO_AUGMENTATION", "PeriodTracker", "Plan",
+           "accuracy_summary", "classifier", "run_methods", "train", "train_classifier"]

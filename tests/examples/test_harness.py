@@ -3,10 +3,11 @@
 import gzip
 import os
 
+from _harness import data, models, results
+
 import keras
 import numpy as np
 import pytest
-from _harness import data, models, results
 
 
 def _write_idx(path, array, magic):
@@ -149,8 +150,8 @@ def test_train_classifier_records_periods_and_flags_divergence(tmp_path):
     splits = data.synthetic_images("digits", 64, 32)
     out = results.ResultsDir(str(tmp_path), "exp")
 
-    def build():
-        return models.build_mlp((8, 8, 1), (16,), activation="relu")
+    def build(shape):
+        return models.build_mlp(shape, (16,), activation="relu")
 
     history, summary = train_classifier(
         Method("sgd", lambda plan: keras.optimizers.SGD(0.01), config={"lr": 0.01}),

@@ -1,4 +1,4 @@
-"""Every experiment script end to end at smoke scale, on tensorflow-datasets' mock data.
+"""Every experiment script end to end at smoke scale, on synthetic images.
 
 Each run must finish, write its Markdown table (laid out like the paper's, with the paper's
 numbers), one CSV and JSON per method and its PNG plots. The numbers are meaningless.
@@ -9,7 +9,6 @@ import json
 import os
 
 import pytest
-import tensorflow_datasets as tfds
 
 from tf_lropt.optimizers import OPTIMIZER_CLASSES
 
@@ -17,9 +16,10 @@ SCRIPTS = {  # script: (methods it trains, words its table must contain)
     "exp1_warmup_adabound": (7, ["w10AdaBound", "w50AdaBound", "RAdam", "AdaBound"]),
     "exp2_robust_ablation": (5, ["Baseline", "93.95", "+Weight Decay off", "95.73"]),
     "exp3_robust_optimizers": (18, ["RAdaBeliefW", "diverged", "95.88", "ours η=0.001"]),
-    "exp4_robust_grid": (25, ["mean 97.03, variance 0.11", "Ours", "η \\ λ"]),
+    "exp4_robust_grid": (9, ["mean 97.03, variance 0.11", "Ours", "η \\ λ", "97.47"]),
     "exp5_classic_mnist_mlp": (4, ["Momentum", "AdaGrad", "RMSProp", "Adam"]),
-    "exp7_cyclical_caffe": (15, ["triangular2", "exp_range", "82.20", "AdaDelta", "LR range"]),
+    "exp7_cyclical_caffe": (15, ["triangular2", "exp_range", "82.20", "AdaDelta", "LR range",
+                                 "base_lr"]),
 }
 
 
@@ -29,24 +29,29 @@ def _png(path) -> bool:
 
 
 @pytest.mark.parametrize("script", sorted(SCRIPTS))
-def test_script_smoke_on_mock_data(script, tmp_path):
+def test_script_smoke_on_synthetic_data(script, tmp_path):
     module = importlib.import_module(script)
     runs, words = SCRIPTS[script]
-    with tfds.testing.mock_data(num_examples=64):
-        text = module.main(["--smoke", "--results-dir", str(tmp_path)])
+    text = module.main(["--smoke", "--synthetic", "--results-dir", str(tmp_path)])
     (folder,) = os.listdir(tmp_path)
     out = tmp_path / folder
+    assert folder.endswith("_mnist")  # the dataset is part of the folder's name
     assert (out / "table.md").read_text() == text
-    assert "SMOKE TEST" in text and "real data" in text
+    assert "SMOKE TEST" in text and "synthetic data" in text and "seeds 0" in text
     for word in words:
         assert word in text, word
     for plot in ("val_accuracy.png", "accuracy.png"):
         assert _png(out / plot), plot
     summaries = sorted(p for p in os.listdir(out / "runs") if p.endswith(".json"))
-    assert len(summaries) == runs
+    assert len(summaries) == runs and all(p.endswith("_seed_0.json") for p in summaries)
     assert len([p for p in os.listdir(out / "runs") if p.endswith(".csv")]) == runs
+    assert not [p for p in os.listdir(out / "runs") if p.endswith(".backup")]  # cleaned up
     summary = json.loads((out / "runs" / summaries[0]).read_text())
     assert summary["finished"] and summary["config"]["scale"] == "smoke"
+    assert summary["config"]["dataset"] in ("fashion_mnist", "mnist")
+    overview = json.loads((out / "summary.json").read_text())
+    assert overview["provenance"]["scale"] == "smoke" and overview["provenance"]["seeds"] == [0]
+    assert sum(len(by_method) for by_method in overview["runs"].values()) == runs
     if script == "exp7_cyclical_caffe":
         assert _png(out / "lr_range_test.png")
 
@@ -55,15 +60,16 @@ def test_finished_runs_are_loaded_not_retrained(tmp_path, capsys):
     module = importlib.import_module("exp5_classic_mnist_mlp")
     argv = ["--smoke", "--synthetic", "--results-dir", str(tmp_path)]
     first = module.main(argv)
-    csv = tmp_path / "exp5_classic_mnist_mlp" / "runs" / "Adam.csv"
+    csv = tmp_path / "exp5_classic_mlp_mnist" / "runs" / "Adam_seed_0.csv"
     stamp = csv.stat().st_mtime_ns
     capsys.readouterr()
     second = module.main(argv)
     assert capsys.readouterr().out.count("finished earlier, loaded") == 4
     assert csv.stat().st_mtime_ns == stamp
     assert first.split("\n", 3)[3] == second.split("\n", 3)[3]  # same table below the date line
-    module.main([*argv, "--seed", "1"])  # another seed is another run
-    assert csv.stat().st_mtime_ns != stamp
+    module.main([*argv, "--seed", "1"])  # another seed is another run, beside the first
+    assert csv.stat().st_mtime_ns == stamp
+    assert (csv.parent / "Adam_seed_1.csv").exists()
 
 
 def test_demo_writes_table_and_plots(tmp_path):

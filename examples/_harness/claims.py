@@ -1,0 +1,310 @@
+"""The source documents' qualitative claims, one row each, judged on our measured numbers.
+
+Every claim of the warm-up AdaBound document (000), the robust-recipe document (001) and the
+cyclical-learning-rate document (004) that experiments 1, 2, 3, 4 and 7 can test is a ``Claim``:
+its text, the paper's numbers, and a judge that reads the experiment's ``summary.json`` (written
+by ``Experiment.write``) and returns our numbers and a verdict:
+
+- **held**: the measured gap points the claimed way and is larger than two standard deviations
+  of the per-seed paired differences (every method of a seed shares initial weights and data
+  order, so the paired difference is the comparison's own noise);
+- **did not hold**: the gap points the other way, by more than two standard deviations;
+- **inconclusive**: the gap is within two standard deviations, or only one seed ran;
+- **not run**: the experiment's results are not there (yet).
+
+"At least as good" claims (triangular2 *reaches* the fixed rate's accuracy) hold unless ours is
+worse by more than two standard deviations. A diverged run counts as chance accuracy (10 %).
+Nothing here is estimated or copied: a row without results says "not run".
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+HELD, NOT_HELD, INCONCLUSIVE, NOT_RUN = "held", "did not hold", "inconclusive", "not run"
+CHANCE = 10.0  # accuracy % that a diverged run is counted as (ten classes)
+
+SOURCES = {
+    "000": "000 warm-up AdaBound (Namiki & Yamaguchi)",
+    "001": "001 robust recipe (Noguchi & Yamauchi)",
+    "004": "004 cyclical learning rates (Smith 2017)",
+}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    ours: str
+    verdict: str
+
+
+@dataclass(frozen=True)
+class Claim:
+    source: str
+    experiment: str  # the results folder's prefix, e.g. "exp1_warmup_adabound"
+    text: str
+    paper: str
+    judge: Callable[[dict], Verdict]
+
+
+# -- numbers from a summary.json ------------------------------------------------------------
+def seed_values(summary: dict, method: str, key: str = "final_test_accuracy"
+                ) -> list[float | None]:
+    """``key`` of ``method`` for every seed: None where not run, CHANCE where it diverged."""
+    found = []
+    for by_method in summary.get("runs", {}).values():
+        run = by_method.get(method)
+        if run is None or run.get("not_run") or key not in run:
+            found.append(None)
+        elif run.get("diverged") or not math.isfinite(run[key]):
+            found.append(CHANCE)
+        else:
+            found.append(float(run[key]))
+    return found
+
+
+def read_at(summary: dict, method: str, iteration: int) -> list[float | None]:
+    """Experiment 7: ``method``'s accuracy per seed at the paper's ``iteration`` (scaled)."""
+    values = summary.get("read_at", {}).get(method, {}).get(str(iteration))
+    if values is None:
+        return []
+    return [None if v is None else CHANCE if not math.isfinite(v) else float(v) for v in values]
+
+
+def _stats(values: Sequence[float]) -> str:
+    values = np.asarray(values, float)
+    if len(values) > 1:
+        return f"{values.mean():.2f} ± {values.std(ddof=1):.2f}"
+    return f"{values.mean():.2f}"
+
+
+def compare(a: Sequence[float | None], b: Sequence[float | None], label_a: str, label_b: str,
+            *, at_least: bool = False, margin: float = 0.0) -> Verdict:
+    """Judges "a > b" (or, ``at_least``, "a >= b - margin") on paired per-seed values."""
+    pairs = [(x, y) for x, y in zip(a, b, strict=False) if x is not None and y is not None]
+    if not pairs:
+        return Verdict(NOT_RUN, NOT_RUN)
+    xs, ys = np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
+    differences = xs - ys + (margin if at_least else 0.0)
+    gap = float(differences.mean())
+    n = len(pairs)
+    sd = float(differences.std(ddof=1)) if n > 1 else float("nan")
+    ours = (f"{label_a} {_stats(xs)} vs {label_b} {_stats(ys)}; gap {xs.mean() - ys.mean():+.2f}"
+            + (f" (2 sd {2 * sd:.2f}, {n} seeds)" if n > 1 else " (1 seed)"))
+    if n < 2:
+        return Verdict(ours, INCONCLUSIVE)
+    if at_least:
+        return Verdict(ours, NOT_HELD if gap < -2 * sd else HELD)
+    if abs(gap) <= 2 * sd:
+        return Verdict(ours, INCONCLUSIVE)
+    return Verdict(ours, HELD if gap > 0 else NOT_HELD)
+
+
+def _greater(method_a: str, method_b: str, key: str = "final_test_accuracy"):
+    def judge(summary: dict) -> Verdict:
+        return compare(seed_values(summary, method_a, key), seed_values(summary, method_b, key),
+                       method_a, method_b)
+
+    return judge
+
+
+# -- experiment 1 ---------------------------------------------------------------------------
+EXP1_METHODS = ("AdaBound", "RAdam", "w10AdaBound", "w20AdaBound", "w30AdaBound",
+                "w40AdaBound", "w50AdaBound")
+
+
+def _radam_best(summary: dict) -> Verdict:
+    others = [m for m in EXP1_METHODS if m != "RAdam"]
+    means = {m: np.mean([v for v in seed_values(summary, m) if v is not None] or [-1])
+             for m in others}
+    runner_up = max(means, key=means.get)
+    return compare(seed_values(summary, "RAdam"), seed_values(summary, runner_up), "RAdam",
+                   f"best other ({runner_up})")
+
+
+# -- experiment 3 ---------------------------------------------------------------------------
+EXP3_OPTIMIZERS = ("NAG", "Adam", "AdamW", "RAdam", "AdaBelief", "RAdaBeliefW")
+EXP3_RATES = (0.1, 0.01, 0.001)
+
+
+def _exp3(summary: dict, optimizer: str, lr: float) -> list[float | None]:
+    return seed_values(summary, f"{optimizer} lr={lr:g}")
+
+
+def spreads(summary: dict, optimizer: str) -> list[float | None]:
+    """Per seed: max - min of ``optimizer``'s accuracy over the three rates."""
+    columns = [_exp3(summary, optimizer, lr) for lr in EXP3_RATES]
+    return [None if any(v is None for v in cell) else max(cell) - min(cell)
+            for cell in zip(*columns, strict=True)]
+
+
+def _smallest_spread(summary: dict) -> Verdict:
+    means = {o: np.mean([v for v in spreads(summary, o) if v is not None] or [np.inf])
+             for o in EXP3_OPTIMIZERS if o != "RAdaBeliefW"}
+    runner_up = min(means, key=means.get)
+    verdict = compare(spreads(summary, runner_up), spreads(summary, "RAdaBeliefW"),
+                      f"smallest other spread ({runner_up})", "RAdaBeliefW's spread")
+    return verdict
+
+
+def _adam_diverges(summary: dict) -> Verdict:
+    runs = [run.get("Adam lr=0.1") for run in summary.get("runs", {}).values()]
+    runs = [r for r in runs if r is not None and not r.get("not_run")]
+    if not runs:
+        return Verdict(NOT_RUN, NOT_RUN)
+    diverged = sum(bool(r.get("diverged")) for r in runs)
+    accuracy = [r["final_test_accuracy"] for r in runs if not r.get("diverged")]
+    ours = f"diverged in {diverged} of {len(runs)} seeds" + (
+        f"; final accuracy {_stats(accuracy)} where it trained" if accuracy else "")
+    if diverged == len(runs):
+        return Verdict(ours, HELD)
+    return Verdict(ours, NOT_HELD if diverged == 0 else INCONCLUSIVE)
+
+
+def _mean_over(summary: dict, optimizers: Sequence[str], lr: float) -> list[float | None]:
+    columns = [_exp3(summary, o, lr) for o in optimizers]
+    return [None if any(v is None for v in cell) else float(np.mean(cell))
+            for cell in zip(*columns, strict=True)]
+
+
+def _large_rate_hurts(summary: dict) -> Verdict:
+    group = ("AdamW", "RAdam", "AdaBelief")
+    return compare(_mean_over(summary, group, 0.01), _mean_over(summary, group, 0.1),
+                   "mean at lr 0.01", "mean at lr 0.1")
+
+
+# -- experiment 4 ---------------------------------------------------------------------------
+GRID_MAX_SPREAD = 2.0  # points: the paper's 3 x 3 subset spans 1.15, its 5 x 5 grid 1.15
+
+
+def _grid_robust(summary: dict) -> Verdict:
+    cells = summary.get("grid", {}).get("ours")
+    if not cells:
+        return Verdict(NOT_RUN, NOT_RUN)
+    flat = np.asarray([[np.nan if v is None else v for v in row] for row in cells], float)
+    if np.isnan(flat).all():
+        return Verdict(NOT_RUN, NOT_RUN)
+    spread = float(np.nanmax(flat) - np.nanmin(flat))
+    ours = (f"{np.isfinite(flat).sum()} cells: mean {np.nanmean(flat):.2f}, variance "
+            f"{np.nanvar(flat):.2f}, max - min {spread:.2f} (1 seed)")
+    return Verdict(ours, HELD if spread <= GRID_MAX_SPREAD else NOT_HELD)
+
+
+# -- experiment 7 ---------------------------------------------------------------------------
+def _read(method_a: str, at_a: int, method_b: str, at_b: int, *, at_least: bool = False,
+          margin: float = 0.0):
+    def judge(summary: dict) -> Verdict:
+        return compare(read_at(summary, method_a, at_a), read_at(summary, method_b, at_b),
+                       f"{method_a} at {at_a:,}", f"{method_b} at {at_b:,}",
+                       at_least=at_least, margin=margin)
+
+    return judge
+
+
+PAPER_BOUNDS = (0.001, 0.006)
+BOUNDS_FACTOR = 2.0
+
+
+def _range_bounds(summary: dict) -> Verdict:
+    bounds = summary.get("range_test")
+    if not bounds:
+        return Verdict(NOT_RUN, NOT_RUN)
+    base, peak = bounds["base_lr"], bounds["max_lr"]
+    ours = f"base_lr {base:.3g}, max_lr {peak:.3g} ({bounds['iterations']} iterations, 1 run)"
+    near = all(p / BOUNDS_FACTOR <= v <= p * BOUNDS_FACTOR
+               for v, p in zip((base, peak), PAPER_BOUNDS, strict=True))
+    return Verdict(ours, HELD if near else NOT_HELD)
+
+
+CLAIMS: tuple[Claim, ...] = (
+    Claim("000", "exp1_warmup_adabound", "w10AdaBound generalizes better than AdaBound",
+          "figure 2 (curves): w10 above AdaBound", _greater("w10AdaBound", "AdaBound")),
+    Claim("000", "exp1_warmup_adabound", "w20AdaBound generalizes better than AdaBound",
+          "figure 2 (curves): w20 above AdaBound", _greater("w20AdaBound", "AdaBound")),
+    Claim("000", "exp1_warmup_adabound", "RAdam is the most accurate of the seven",
+          "figure 2 (curves): RAdam highest", _radam_best),
+    Claim("001", "exp2_robust_ablation", "+cosine decay adds accuracy to the baseline",
+          "93.95 -> 93.99", _greater("+cosine decay", "Baseline")),
+    Claim("001", "exp2_robust_ablation", "+TrivialAugment adds accuracy",
+          "93.99 -> 94.51", _greater("+TrivialAugment", "+cosine decay")),
+    Claim("001", "exp2_robust_ablation", "+CutMix adds accuracy",
+          "94.51 -> 95.11", _greater("+CutMix", "+TrivialAugment")),
+    Claim("001", "exp2_robust_ablation", "+weight decay off at 75 % adds accuracy",
+          "95.11 -> 95.73", _greater("+Weight Decay off", "+CutMix")),
+    Claim("001", "exp2_robust_ablation", "the whole recipe beats the baseline",
+          "93.95 -> 95.73", _greater("+Weight Decay off", "Baseline")),
+    Claim("001", "exp3_robust_optimizers", "NAG loses much accuracy at a small rate",
+          "NAG 95.73 at lr 0.1, 78.08 at 0.001", _greater("NAG lr=0.1", "NAG lr=0.001")),
+    Claim("001", "exp3_robust_optimizers", "Adam diverges at lr 0.1",
+          "diverged", _adam_diverges),
+    Claim("001", "exp3_robust_optimizers",
+          "AdamW, RAdam and AdaBelief are less accurate at lr 0.1 than at 0.01",
+          "mean 90.74 at 0.1 vs 95.82 at 0.01", _large_rate_hurts),
+    Claim("001", "exp3_robust_optimizers",
+          "RAdaBeliefW has the smallest spread over lr 0.1 / 0.01 / 0.001",
+          "spread 2.19 (next smallest: AdaBelief 2.97)", _smallest_spread),
+    Claim("001", "exp4_robust_grid",
+          f"RAdaBeliefW is robust over lr x weight decay (max - min <= {GRID_MAX_SPREAD:g} "
+          "points over the grid)", "25 cells: mean 97.03, variance 0.11, max - min 1.15",
+          _grid_robust),
+    Claim("004", "exp7_cyclical_caffe",
+          "triangular2 reaches the fixed rate's final accuracy in <= 40 % of its iterations",
+          "81.4 at 25,000 vs fixed 81.4 at 70,000",
+          _read("triangular2", 25_000, "fixed", 70_000, at_least=True)),
+    Claim("004", "exp7_cyclical_caffe", "exp_range beats fixed, in 60 % of the iterations",
+          "82.2 at 42,000 vs 81.4 at 70,000", _read("exp_range", 42_000, "fixed", 70_000)),
+    Claim("004", "exp7_cyclical_caffe", "triangular2 beats linear decay at 25,000 iterations",
+          "81.4 vs 78.5", _read("triangular2", 25_000, "decay", 25_000)),
+    Claim("004", "exp7_cyclical_caffe", "exp_range beats Caffe's exp policy",
+          "82.2 at 42,000 vs 79.1 at 70,000", _read("exp_range", 42_000, "exp", 70_000)),
+    Claim("004", "exp7_cyclical_caffe",
+          "Nesterov + triangular at 25,000 comes within 1 point of fixed at 70,000",
+          "81.3 vs 82.1", _read("Nesterov triangular", 25_000, "Nesterov fixed", 70_000,
+                                at_least=True, margin=1.0)),
+    Claim("004", "exp7_cyclical_caffe",
+          "Adam + triangular at 70,000 comes within 1 point of fixed at 70,000",
+          "81.1 vs 81.4", _read("Adam triangular", 70_000, "Adam fixed", 70_000,
+                                at_least=True, margin=1.0)),
+    Claim("004", "exp7_cyclical_caffe", "AdaGrad + triangular at 25,000 beats fixed at 70,000",
+          "76.0 vs 74.6", _read("AdaGrad triangular", 25_000, "AdaGrad fixed", 70_000)),
+    Claim("004", "exp7_cyclical_caffe",
+          "AdaDelta + triangular at 25,000 reaches fixed at 70,000", "67.3 vs 67.3",
+          _read("AdaDelta triangular", 25_000, "AdaDelta fixed", 70_000, at_least=True)),
+    Claim("004", "exp7_cyclical_caffe",
+          f"the range test's bounds are near the paper's (each within x{BOUNDS_FACTOR:g})",
+          "base_lr 0.001, max_lr 0.006", _range_bounds),
+)
+
+
+def load_summary(results_dir: str, experiment: str, dataset: str) -> dict | None:
+    path = os.path.join(results_dir, f"{experiment}_{dataset}", "summary.json")
+    if not os.path.exists(path):
+        return None
+    with open(path) as stream:
+        return json.load(stream)
+
+
+def judge_all(results_dir: str, dataset: str = "fashion_mnist"
+              ) -> list[tuple[Claim, Verdict]]:
+    """Every claim with its verdict from the summaries under ``results_dir``."""
+    judged = []
+    for claim in CLAIMS:
+        summary = load_summary(results_dir, claim.experiment, dataset)
+        if summary is None or summary.get("provenance", {}).get("scale") == "smoke":
+            judged.append((claim, Verdict(NOT_RUN, NOT_RUN)))
+        else:
+            judged.append((claim, claim.judge(summary)))
+    return judged
+
+
+def claims_table(judged: list[tuple[Claim, Verdict]]) -> str:
+    from _harness.results import markdown_table
+
+    rows = [[SOURCES[c.source], c.experiment.split("_")[0], c.text, c.paper, v.ours,
+             f"**{v.verdict}**"] for c, v in judged]
+    return markdown_table(["source", "experiment", "claim", "paper", "ours", "verdict"], rows)

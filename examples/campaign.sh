@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# The reduced campaigns of experiments 1, 2, 3, 4 and 7 on Fashion-MNIST, one process at a time,
+# niced, resumable, ordered so that the most informative claims are decided first.
+#
+#   examples/campaign.sh /work/runs/exp10            # run (or resume) everything
+#   COMMIT=1 examples/campaign.sh /work/runs/exp10   # also commit docs/ after every step
+#
+# Every step is one experiment script on some seeds and methods (see each script's docstring
+# for its reduced protocol). Finished runs are skipped and an interrupted run resumes from its
+# last finished epoch (BackupAndRestore), so killing and restarting this script loses at most
+# one epoch. After every step the tables and the claims table of docs/results.md are rebuilt
+# from what has finished (publish_results.py), and the small result files (table.md,
+# summary.json, PNGs, per-run CSV/JSON) are copied to docs/runs/exp10/.
+#
+# PYTHON (default: python) runs the scripts; NICE (default 10) is their niceness.
+#
+# Cost, from per-step CPU time measured on the shared 2-core machine (TensorFlow backend, no
+# XLA, load about 14, so CPU time includes contention; wall time on an idle 2-core machine is
+# roughly half the CPU time):
+#   exp1  0.39 CPU-s a step, 34 CPU-s an epoch   -> 21 runs x 11 CPU-min = 4.0 CPU-h
+#   exp2  1.25 CPU-s a step (TrivialAugment)     -> 15 runs x 16 CPU-min = 4.0 CPU-h
+#   exp3  quarter-width ResNet-20, not measured  -> 54 runs x ~6 CPU-min = ~5 CPU-h (estimate)
+#   exp4  1/8-width ResNet-34, not measured      ->  9 runs x ~7 CPU-min = ~1 CPU-h (estimate)
+#   exp7  0.35 CPU-s an iteration, 8 a test eval -> 45 runs x 12 CPU-min = 9 CPU-h
+#                                                   (table 2 alone, 15 runs: 3 CPU-h)
+# Steps 1-6 below (12 of the 22 claims, three seeds each) take about 9 CPU-hours.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+results=${1:?usage: examples/campaign.sh RESULTS_DIR}
+python=${PYTHON:-python}
+nice=${NICE:-10}
+archive=docs/runs/exp10
+common=(--reduced --dataset fashion_mnist --results-dir "$results")
+scripts=(exp1_warmup_adabound exp2_robust_ablation exp3_robust_optimizers exp4_robust_grid
+         exp7_cyclical_caffe)
+
+publish() {
+    local script folder
+    for script in "${scripts[@]}"; do  # tables of what has finished ("not run" elsewhere)
+        nice -n "$nice" "$python" "examples/$script.py" "${common[@]}" --publish-only \
+            > /dev/null
+    done
+    "$python" examples/publish_results.py --results-dir "$results" --page docs/results.md
+    for script in "${scripts[@]}"; do
+        folder="$results/${script}_fashion_mnist"
+        [ -d "$folder" ] || continue
+        mkdir -p "$archive/$(basename "$folder")/runs"
+        cp "$folder"/*.md "$folder"/*.json "$folder"/*.png "$archive/$(basename "$folder")/" \
+            2>/dev/null || true
+        cp "$folder"/runs/*.csv "$folder"/runs/*.json "$archive/$(basename "$folder")/runs/" \
+            2>/dev/null || true
+    done
+    if [ -n "${COMMIT:-}" ]; then
+        git add docs/results.md "$archive"
+        git commit -q -m "results: $1" || true  # nothing new: nothing to commit
+    fi
+}
+
+step() {  # step "description" script [arguments...]
+    local what=$1 script=$2
+    shift 2
+    echo "== $(date -u +%H:%M) $what"
+    nice -n "$nice" "$python" "examples/$script.py" "${common[@]}" "$@"
+    publish "$what"
+}
+
+key1=(AdaBound w10AdaBound w20AdaBound RAdam)
+key7=(fixed triangular2 exp_range decay exp)
+# 1. Two seeds of the claims with the largest expected gaps, then the third seed.
+step "exp2 seeds 0 1" exp2_robust_ablation --seeds 0 1
+step "exp7 table 2 seeds 0 1" exp7_cyclical_caffe --seeds 0 1 --methods "${key7[@]}"
+step "exp1 key methods seeds 0 1" exp1_warmup_adabound --seeds 0 1 --methods "${key1[@]}"
+step "exp2 seed 2" exp2_robust_ablation --seeds 2
+step "exp7 table 2 seed 2" exp7_cyclical_caffe --seeds 2 --methods "${key7[@]}"
+step "exp1 key methods seed 2" exp1_warmup_adabound --seeds 2 --methods "${key1[@]}"
+# 2. The optimizer comparison and the grid.
+step "exp3 seeds 0 1" exp3_robust_optimizers --seeds 0 1
+step "exp4 3 x 3 grid" exp4_robust_grid
+step "exp3 seed 2" exp3_robust_optimizers --seeds 2
+# 3. The rest: the longer warm-ups and CLR with other optimizers (table 3).
+step "exp1 all methods" exp1_warmup_adabound
+step "exp7 all methods" exp7_cyclical_caffe
+echo "== $(date -u +%H:%M) campaign finished"
