@@ -9,10 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import keras
+import pytest
 
 
 def xla_compiled(function: Callable) -> Callable:
-    """``function`` under ``jax.jit`` or ``tf.function(jit_compile=True)``."""
+    """``function`` under ``jax.jit`` or ``tf.function(jit_compile=True)``.
+
+    Skips the calling test on a backend without XLA (torch): there is nothing to check.
+    """
     if keras.backend.backend() == "jax":
         import jax
 
@@ -21,4 +25,4 @@ def xla_compiled(function: Callable) -> Callable:
         import tensorflow as tf
 
         return tf.function(function, jit_compile=True)
-    raise NotImplementedError(f"No XLA for the {keras.backend.backend()} backend.")
+    pytest.skip(f"No XLA on the {keras.backend.backend()} backend.")

@@ -4,8 +4,10 @@ import keras
 import numpy as np
 import pytest
 
+from tests._keras_version import needs_keras_cutmix
 from tf_lropt.augment import CutMix
 
+pytestmark = needs_keras_cutmix
 BATCH, SIZE, CLASSES = 16, 20, 16
 
 

@@ -66,9 +66,8 @@ def slot_variables(optimizer: keras.optimizers.Optimizer) -> list:
     """The algorithm's per-parameter state: the optimizer's variables without the
     step counter, the rate, and the base class' EMA averages and gradient
     accumulators."""
-    skip = {id(optimizer._iterations)}
-    if isinstance(optimizer._learning_rate, keras.Variable):
-        skip.add(id(optimizer._learning_rate))
+    # By identity: Keras < 3.9's rate variable is no instance of the public keras.Variable.
+    skip = {id(optimizer._iterations), id(optimizer._learning_rate)}
     for name in ("_model_variables_moving_average", "_accumulated_gradients"):
         skip.update(id(v) for v in getattr(optimizer, name, None) or [])
     return [v for v in optimizer.variables if id(v) not in skip]

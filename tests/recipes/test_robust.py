@@ -8,6 +8,7 @@ import keras
 import numpy as np
 import pytest
 
+from tests._keras_version import needs_keras_cutmix
 from tests.recipes._digits import NUM_CLASSES, NUM_TRAIN, cnn, digits, mlp, test_accuracy
 from tf_lropt.callbacks import WeightDecayScheduler
 from tf_lropt.optimizers import RAdaBeliefW
@@ -21,6 +22,7 @@ def layer_names(recipe):
     return [type(layer).__name__ for layer in recipe.augment_layers((32, 32))]
 
 
+@needs_keras_cutmix
 def test_defaults_are_the_papers():
     recipe = RobustRecipe(300, num_examples=50_000)
     assert (recipe.batch_size, recipe.steps_per_epoch, recipe.total_steps) == (128, 391, 117_300)
@@ -42,6 +44,7 @@ def test_defaults_are_the_papers():
     assert "TrivialAugment + CutMix" in described["augmentation"]
 
 
+@needs_keras_cutmix
 def test_ablation_switches_give_table_1():
     rows = RobustRecipe.ablation(300, 391)
     assert list(rows) == list(TABLE_1) == [
@@ -96,6 +99,7 @@ def test_bad_arguments_name_argument_and_value(kwargs, message):
         RobustRecipe(5, 5).augment_layers(32)
 
 
+@needs_keras_cutmix
 def test_tf_data_pipeline_trains_digits():
     import tensorflow as tf
 
@@ -124,6 +128,7 @@ def test_tf_data_pipeline_trains_digits():
     assert np.any(np.max(labels, axis=-1) < 1.0)  # CutMix mixed the labels
 
 
+@needs_keras_cutmix
 @pytest.mark.backend_agnostic
 def test_layers_inside_the_model_train_and_reload(tmp_path):
     train, test = digits()
@@ -168,6 +173,7 @@ def test_step_decay_optimizer_reloads(tmp_path):
     assert loaded.optimizer.weight_decay == pytest.approx(1e-3)
 
 
+@needs_keras_cutmix
 def test_usable_on_jax_without_tensorflow():
     pytest.importorskip("jax")
     script = textwrap.dedent("""

@@ -7,9 +7,14 @@ import keras
 from tf_lropt._validation import check_int, check_range
 from tf_lropt.augment._dtype import RemembersInputDtype
 
+# keras.layers.CutMix arrived in Keras 3.9. On older Keras the package still imports
+# (CutMix is optional); the class below then raises ImportError when constructed.
+CUTMIX_MIN_KERAS = "3.9"
+_KerasCutMix = getattr(keras.layers, "CutMix", None)
+
 
 @keras.saving.register_keras_serializable(package="tf_lropt")
-class CutMix(RemembersInputDtype, keras.layers.CutMix):
+class CutMix(RemembersInputDtype, _KerasCutMix or keras.layers.Layer):
     """CutMix (Yun et al., 2019) with ``alpha`` and ``probability``, as the recipe uses it.
 
     A thin wrapper over ``keras.layers.CutMix``, which already does the work:
@@ -36,6 +41,9 @@ class CutMix(RemembersInputDtype, keras.layers.CutMix):
     Labels must be one-hot (or soft) float vectors; call the layer on a dict
     ``{"images": x, "labels": y}`` with a batch of at least two images.
 
+    Needs Keras >= 3.9 (``keras.layers.CutMix``); on older Keras the rest of the
+    package works and constructing this layer raises ``ImportError``.
+
     Args:
         alpha: Beta(alpha, alpha) shape, in (0, 1] (Keras' bound); 1.0 (uniform
             lambda) is the paper's and the recipe's value.
@@ -58,6 +66,12 @@ class CutMix(RemembersInputDtype, keras.layers.CutMix):
         data_format: str | None = None,
         **kwargs,
     ):
+        if _KerasCutMix is None:
+            raise ImportError(
+                f"tf_lropt.augment.CutMix needs Keras >= {CUTMIX_MIN_KERAS} "
+                f"(keras.layers.CutMix); this environment has Keras {keras.__version__}. "
+                f"Upgrade with: pip install 'keras>={CUTMIX_MIN_KERAS}'"
+            )
         alpha = check_range("alpha", alpha, 0.0, 1.0, low_open=True)
         probability = check_range("probability", probability, 0.0, 1.0)
         if seed is not None:
