@@ -75,3 +75,13 @@ def test_readme_block_runs(index, tmp_path):
     if code.startswith(CONTINUES):
         _run(BLOCKS[index - 1][1], tmp_path)
     _run(code, tmp_path)
+
+
+def test_ci_runs_the_readme_test_command_and_stops_on_its_failure():
+    # The README's "Run the tests" command is what CI runs; its && list sits in an `if !`
+    # test because set -e ignores a failure before the last command of an && list.
+    command = re.search(r"^python -m venv \.venv && \. \.venv/bin/activate && (pip install -e "
+                        r"\"\.\[test\]\".*)$", README.read_text(encoding="utf-8"), re.M)
+    assert command, "README lost its test command"
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert f"if ! {{ {command.group(1)}; }}; then" in ci

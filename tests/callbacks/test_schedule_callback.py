@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import pytest
 
+from tests._distribute import mirrored_strategy
 from tests.callbacks.probe import KernelRecorder, probe_data, probe_model
 from tf_lropt.callbacks import CosineAnnealing, CyclicLR, ScheduleCallback
 from tf_lropt.optimizers import OPTIMIZER_CLASSES
@@ -110,9 +111,8 @@ def test_cycled_momentum_with_loss_scaling_and_mirrored_strategy():
     np.testing.assert_allclose(recorder.after, want, rtol=1e-5)
     keras.mixed_precision.set_global_policy("float32")
 
-    import tensorflow as tf
 
-    strategy = tf.distribute.MirroredStrategy(["CPU:0", "CPU:1"])
+    strategy = mirrored_strategy()
     with strategy.scope():  # Keras disables XLA under tf.distribute
         model = probe_model(keras.optimizers.SGD(0.0, momentum=0.9), jit_compile=False)
     callback, recorder = CyclicLR(0.01, 0.05, 2, cycle_momentum=True), KernelRecorder()

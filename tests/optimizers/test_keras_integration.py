@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 from keras import ops
 
+from tests._distribute import mirrored_strategy
 from tests.optimizers._integration_helpers import (
     assert_weights_close,
     classification_data,
@@ -199,7 +200,7 @@ def test_mirrored_strategy_equals_single_device(case, request):
 
     devices = [d.name for d in tf.config.list_logical_devices("CPU")]
     assert len(devices) == 2, "conftest should create two logical CPUs"
-    strategy = tf.distribute.MirroredStrategy(devices)
+    strategy = mirrored_strategy(devices)
     with strategy.scope():
         mirrored = tiny_model()
         mirrored.set_weights(initial)
