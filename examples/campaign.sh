@@ -12,7 +12,11 @@
 # from what has finished (publish_results.py), and the small result files (table.md,
 # summary.json, PNGs, per-run CSV/JSON) are copied to docs/runs/exp10/.
 #
-# PYTHON (default: python) runs the scripts; NICE (default 10) is their niceness.
+# PYTHON (default: python) runs the scripts; NICE (default 10) is their niceness. On a CPU, run
+# it on JAX with one thread: KERAS_BACKEND=jax took 15 s an epoch of experiment 1's reduced
+# protocol where TensorFlow took 38 s (29 s with XLA), one pinned core each, 2026-12-03:
+#   KERAS_BACKEND=jax XLA_FLAGS="--xla_cpu_multi_thread_eigen=false" taskset -c 1 \
+#       examples/campaign.sh /work/runs/exp10
 #
 # Cost, from per-step CPU time measured on the shared 2-core machine (TensorFlow backend, no
 # XLA, load about 14, so CPU time includes contention; wall time on an idle 2-core machine is
@@ -23,7 +27,7 @@
 #   exp4  1/8-width ResNet-34, not measured      ->  9 runs x ~7 CPU-min = ~1 CPU-h (estimate)
 #   exp7  0.35 CPU-s an iteration, 8 a test eval -> 45 runs x 12 CPU-min = 9 CPU-h
 #                                                   (table 2 alone, 15 runs: 3 CPU-h)
-# Steps 1-6 below (12 of the 22 claims, three seeds each) take about 9 CPU-hours.
+# The first five steps below (12 of the 22 claims, three seeds each) take about 9 CPU-hours.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 results=${1:?usage: examples/campaign.sh RESULTS_DIR}
@@ -66,13 +70,13 @@ step() {  # step "description" script [arguments...]
 
 key1=(AdaBound w10AdaBound w20AdaBound RAdam)
 key7=(fixed triangular2 exp_range decay exp)
-# 1. Two seeds of the claims with the largest expected gaps, then the third seed.
+# 1. The cheapest complete claims first (experiment 1's key methods, three seeds), then two
+#    seeds of the claims with the largest expected gaps, then their third seed.
+step "exp1 key methods seeds 0 1 2" exp1_warmup_adabound --seeds 0 1 2 --methods "${key1[@]}"
 step "exp2 seeds 0 1" exp2_robust_ablation --seeds 0 1
 step "exp7 table 2 seeds 0 1" exp7_cyclical_caffe --seeds 0 1 --methods "${key7[@]}"
-step "exp1 key methods seeds 0 1" exp1_warmup_adabound --seeds 0 1 --methods "${key1[@]}"
 step "exp2 seed 2" exp2_robust_ablation --seeds 2
 step "exp7 table 2 seed 2" exp7_cyclical_caffe --seeds 2 --methods "${key7[@]}"
-step "exp1 key methods seed 2" exp1_warmup_adabound --seeds 2 --methods "${key1[@]}"
 # 2. The optimizer comparison and the grid.
 step "exp3 seeds 0 1" exp3_robust_optimizers --seeds 0 1
 step "exp4 3 x 3 grid" exp4_robust_grid
