@@ -28,7 +28,17 @@ def slug(name: str) -> str:
 def hardware() -> str:
     """The GPU names, or 'N-core CPU', for the tables' provenance line (no TensorFlow needed)."""
     names = accelerators()
-    return ", ".join(names) if names else f"{os.cpu_count()}-core CPU ({platform.machine()})"
+    if names:
+        return ", ".join(names)
+    return f"{usable_cores()} of {os.cpu_count()} CPU cores ({platform.machine()})"
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (fewer than the machine's when pinned with taskset)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
 
 
 def accelerators() -> list[str]:
