@@ -255,7 +255,7 @@ def provenance_line(p: dict) -> str:
     source = "real data" if p["real_data"] else "synthetic data"
     hours = p["train_seconds"] / 3600
     return (f"_{label}; {p['dataset']} ({source}), {p['train_examples']} training / "
-            f"{p['test_examples']} test images; {p['model']}; {p['periods']} periods of "
+            f"{p['test_examples']} test images; {p['model']}; {p['periods']} evaluation periods of "
             f"{p['steps_per_period']} steps, batch {p['batch']}; seeds "
             f"{', '.join(map(str, p['seeds']))}; {p['hardware']}, {p['backend']} backend; "
             f"training wall time {hours:.2f} h; {p['date']}"
