@@ -12,11 +12,15 @@
 # from what has finished (publish_results.py), and the small result files (table.md,
 # summary.json, PNGs, per-run CSV/JSON) are copied to docs/runs/exp10/.
 #
-# PYTHON (default: python) runs the scripts; NICE (default 10) is their niceness. On a CPU, run
-# it on JAX with one thread: KERAS_BACKEND=jax took 15 s an epoch of experiment 1's reduced
-# protocol where TensorFlow took 38 s (29 s with XLA), one pinned core each, 2026-12-03:
-#   KERAS_BACKEND=jax XLA_FLAGS="--xla_cpu_multi_thread_eigen=false" taskset -c 1 \
-#       examples/campaign.sh /work/runs/exp10
+# PYTHON (default: python) runs the scripts; NICE (default 10) is their niceness. Each
+# experiment runs on the Keras backend that was fastest for it on one CPU core (below), unless
+# KERAS_BACKEND is set, which then holds for all (a JAX-only GPU machine). Measured 2026-12-03,
+# one pinned core, one thread:
+#   exp1 (plain CNN, no augmentation): JAX 15 s an epoch, TensorFlow 38 s (29 s with XLA);
+#   ResNet-20 at half width, batch 128 (exp2-4): a training step with the crop/flip and
+#   TrivialAugment layers takes 2.5 s on JAX and 0.6 s on TensorFlow (without augmentation
+#   1.0 s and 0.55 s): the per-image augmentation layers are slow on JAX's CPU backend.
+#   taskset -c 1 examples/campaign.sh /work/runs/exp10
 #
 # Cost, from per-step CPU time measured on the shared 2-core machine (TensorFlow backend, no
 # XLA, load about 14, so CPU time includes contention; wall time on an idle 2-core machine is
@@ -60,11 +64,14 @@ publish() {
     fi
 }
 
+declare -A cpu_backend=([exp1_warmup_adabound]=jax)  # the others: tensorflow (see above)
+
 step() {  # step "description" script [arguments...]
-    local what=$1 script=$2
+    local what=$1 script=$2 backend
     shift 2
-    echo "== $(date -u +%H:%M) $what"
-    nice -n "$nice" "$python" "examples/$script.py" "${common[@]}" "$@"
+    backend=${KERAS_BACKEND:-${cpu_backend[$script]:-tensorflow}}
+    echo "== $(date -u +%H:%M) $what ($backend)"
+    KERAS_BACKEND=$backend nice -n "$nice" "$python" "examples/$script.py" "${common[@]}" "$@"
     publish "$what"
 }
 

@@ -213,8 +213,13 @@ class Experiment:
     def provenance(self, splits: Splits, plan: Plan, model: str, runs: dict | None = None,
                    detail: str = "") -> dict:
         """What every table names beside it: dataset, protocol, model, seeds, hardware, time."""
-        seconds = sum(summary.get("seconds", 0.0) for by_method in (runs or {}).values()
-                      for _, summary in by_method.values())
+        summaries = [summary for by_method in (runs or {}).values()
+                     for _, summary in by_method.values() if not summary.get("not_run")]
+        seconds = sum(summary.get("seconds", 0.0) for summary in summaries)
+
+        def where(key: str, current: str) -> str:  # as recorded by the runs, else this process
+            return ", ".join(sorted({s[key] for s in summaries if key in s})) or current
+
         return {
             "experiment": self.name, "dataset": self.args.dataset,
             "real_data": not self.args.synthetic, "scale": self.args.scale,
@@ -222,7 +227,8 @@ class Experiment:
             "train_examples": len(splits.train[1]), "test_examples": len(splits.test[1]),
             "periods": plan.epochs, "steps_per_period": plan.steps_per_epoch,
             "batch": plan.batch_size, "seeds": list(self.args.seeds),
-            "hardware": results.hardware(), "backend": keras.backend.backend(),
+            "hardware": where("hardware", results.hardware()),
+            "backend": where("backend", keras.backend.backend()),
             "train_seconds": seconds, "date": results.today(), "detail": detail,
         }
 
