@@ -89,6 +89,13 @@ def test_plan_skips_finished_runs_and_publish_only_trains_nothing(tmp_path, caps
     assert sorted(runs) == [0, 1] and sorted(runs[0]) == ["adam", "sgd"]
     assert plan == Plan(2, 3, 16) and len(splits.train[1]) == 48
     assert runs[0]["sgd"][0]["epoch"] == [1, 2]
+    # Where a run ran is stored with it, and the provenance line names that, not the publisher.
+    assert runs[0]["sgd"][1]["backend"] == keras.backend.backend()
+    for by_method in runs.values():
+        for _, summary in by_method.values():
+            summary.update(backend="elsewhere", hardware="a lent GPU")
+    provenance = experiment.provenance(splits, plan, "mlp", runs)
+    assert (provenance["backend"], provenance["hardware"]) == ("elsewhere", "a lent GPU")
     capsys.readouterr()
     _, _, _, again = run()
     assert capsys.readouterr().out.count("finished earlier, loaded") == 4
