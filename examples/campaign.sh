@@ -12,26 +12,19 @@
 # from what has finished (publish_results.py), and the small result files (table.md,
 # summary.json, PNGs, per-run CSV/JSON) are copied to docs/runs/exp10/.
 #
-# PYTHON (default: python) runs the scripts; NICE (default 10) is their niceness. Each
-# experiment runs on the Keras backend that was fastest for it on one CPU core (below), unless
-# KERAS_BACKEND is set, which then holds for all (a JAX-only GPU machine). Measured 2026-12-03,
-# one pinned core, one thread:
-#   exp1 (plain CNN, no augmentation): JAX 15 s an epoch, TensorFlow 38 s (29 s with XLA);
-#   ResNet-20 at half width, batch 128 (exp2-4): a training step with the crop/flip and
-#   TrivialAugment layers takes 2.5 s on JAX and 0.6 s on TensorFlow (without augmentation
-#   1.0 s and 0.55 s): the per-image augmentation layers are slow on JAX's CPU backend.
+# PYTHON (default: python) runs the scripts; NICE (default 10) is their niceness. On a CPU the
+# scripts run on JAX unless KERAS_BACKEND says otherwise: measured 2026-12-03 on one pinned core
+# of the shared machine, one thread, seconds per epoch of the reduced protocols (test evaluation
+# included):
+#   exp1 (plain CNN)                                JAX  15   TensorFlow 38 (29 with XLA)
+#   exp2 Baseline (ResNet-20 1/2, crop and flip)    JAX  62   TensorFlow 78-81
+#   exp2 +TrivialAugment (epoch 2, beside exp6)     JAX 129   TensorFlow 158
 #   taskset -c 1 examples/campaign.sh /work/runs/exp10
 #
-# Cost, from per-step CPU time measured on the shared 2-core machine (TensorFlow backend, no
-# XLA, load about 14, so CPU time includes contention; wall time on an idle 2-core machine is
-# roughly half the CPU time):
-#   exp1  0.39 CPU-s a step, 34 CPU-s an epoch   -> 21 runs x 11 CPU-min = 4.0 CPU-h
-#   exp2  1.25 CPU-s a step (TrivialAugment)     -> 15 runs x 16 CPU-min = 4.0 CPU-h
-#   exp3  quarter-width ResNet-20, not measured  -> 54 runs x ~6 CPU-min = ~5 CPU-h (estimate)
-#   exp4  1/8-width ResNet-34, not measured      ->  9 runs x ~7 CPU-min = ~1 CPU-h (estimate)
-#   exp7  0.35 CPU-s an iteration, 8 a test eval -> 45 runs x 12 CPU-min = 9 CPU-h
-#                                                   (table 2 alone, 15 runs: 3 CPU-h)
-# The first five steps below (12 of the 22 claims, three seeds each) take about 9 CPU-hours.
+# Cost on one core (JAX, from the epochs above): exp1 5 minutes a run (21 runs: 1.8 h); exp2
+# about 16 minutes a run without TrivialAugment and 32 with it (2 h a seed, 6 h for 15 runs);
+# exp3, exp4 and exp7 not measured yet (their estimates from TensorFlow CPU time on a loaded
+# machine, 2026-12-02: 5, 1 and 9 CPU-hours, the first two surely low, as exp2's was 4).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 results=${1:?usage: examples/campaign.sh RESULTS_DIR}
@@ -64,12 +57,10 @@ publish() {
     fi
 }
 
-declare -A cpu_backend=([exp1_warmup_adabound]=jax)  # the others: tensorflow (see above)
-
 step() {  # step "description" script [arguments...]
     local what=$1 script=$2 backend
     shift 2
-    backend=${KERAS_BACKEND:-${cpu_backend[$script]:-tensorflow}}
+    backend=${KERAS_BACKEND:-jax}
     echo "== $(date -u +%H:%M) $what ($backend)"
     KERAS_BACKEND=$backend nice -n "$nice" "$python" "examples/$script.py" "${common[@]}" "$@"
     publish "$what"
