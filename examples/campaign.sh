@@ -19,7 +19,7 @@
 #   exp1 (plain CNN)                                JAX  15   TensorFlow 38 (29 with XLA)
 #   exp2 Baseline (ResNet-20 1/2, crop and flip)    JAX  62   TensorFlow 78-81
 #   exp2 +TrivialAugment (epoch 2, beside exp6)     JAX 129   TensorFlow 158
-#   taskset -c 1 examples/campaign.sh /work/runs/exp10
+# Beside other work, pin it to one core:  taskset -c 1 examples/campaign.sh /work/runs/exp10
 #
 # Cost on one core (JAX, from the epochs above): exp1 5 minutes a run (21 runs: 1.8 h); exp2
 # about 16 minutes a run without TrivialAugment and 32 with it (2 h a seed, 6 h for 15 runs);

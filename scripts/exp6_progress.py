@@ -26,7 +26,7 @@ RESUME = ("Resume: copy `docs/runs/exp6_full/{explorer.json,trials}` into "
 
 def load_trials(explorer_dir: pathlib.Path) -> list[dict]:
     """Finished trials, by digit and then by falling rate (the order the search visits them)."""
-    trials = [json.loads(p.read_text()) for p in sorted((explorer_dir / "trials").glob("*.json"))]
+    trials = [json.loads(p.read_text()) for p in (explorer_dir / "trials").glob("*.json")]
     return sorted(trials, key=lambda t: (t["digit"], -t["rate"]))
 
 

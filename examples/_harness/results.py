@@ -26,7 +26,7 @@ def slug(name: str) -> str:
 
 
 def hardware() -> str:
-    """The GPU names, or 'N-core CPU', for the tables' provenance line (no TensorFlow needed)."""
+    """The GPU names, or 'N of M CPU cores', for the provenance line (no TensorFlow needed)."""
     names = accelerators()
     if names:
         return ", ".join(names)
