@@ -22,6 +22,7 @@ loaded from ``<results-dir>/exp6_lr_explorer_vae`` instead of retrained.
 
 from __future__ import annotations
 
+import os
 import time
 
 from _harness import models, results
@@ -81,6 +82,12 @@ def _parser(experiment: Experiment):
                    help="also train cosine annealing, the fixed 0.0003 and the explorer's "
                         "best rate held constant for N epochs each (the paper's budgets: "
                         "50 100 200 400)")
+    p.add_argument("--baselines-only", action="store_true",
+                   help="train only the --baseline-epochs runs that do not depend on the "
+                        "search (cosine annealing and the fixed 0.0003), from the initial "
+                        "weights of a search already started in the same results directory, "
+                        "and write no table: a second process (another core or machine) can "
+                        "take them while the search runs; the full command loads them later")
     return p
 
 
@@ -129,6 +136,44 @@ def _baseline(name, optimizer, epochs, s, data, initial_weights, out, jit, seed)
                  callbacks=[best], validation_data=(data[1],), seed=seed, jit_compile=jit)
 
 
+def _baselines(budget: int, fixed_name: str, s, data, initial_weights, out, jit,
+               seed) -> tuple:
+    """(history, summary) of cosine annealing over ``budget`` epochs and of the fixed 0.0003."""
+    steps = Plan.for_data(len(data[0]), s["batch"], budget).total_steps
+    cosine = _baseline(f"cosine {budget}", keras.optimizers.Adam(
+        schedules.Cosine(COSINE_PEAK_LR, steps)), budget, s, data, initial_weights, out, jit, seed)
+    fixed = _baseline(fixed_name, keras.optimizers.Adam(HAND_TUNED_LR), budget, s, data,
+                      initial_weights, out, jit, seed)
+    return cosine, fixed
+
+
+def _initial_weights(explorer: LRExplorer) -> list[np.ndarray]:
+    """The weights every explorer trial started from, which every baseline starts from too."""
+    path = explorer.initial_weights_path()
+    if not os.path.exists(path):
+        raise SystemExit(f"{path} does not exist yet: it is written when the search's first "
+                         "trial starts; start the search before --baselines-only.")
+    with np.load(path) as stored:
+        return [stored[f"w{i}"] for i in range(len(stored.files))]
+
+
+def _independent_baselines(explorer, budgets, s, data, out, jit, seed) -> str:
+    """--baselines-only: the budget runs that need no search result; returns a summary line."""
+    if not budgets:
+        raise SystemExit("--baselines-only needs --baseline-epochs.")
+    initial_weights = _initial_weights(explorer)
+    # Longest budgets first: the full command, reaching these last, meets finished ones.
+    done = []
+    for budget in sorted(budgets, reverse=True):
+        cosine, fixed = _baselines(budget, f"fixed {HAND_TUNED_LR} {budget}", s, data,
+                                   initial_weights, out, jit, seed)
+        done += [f"cosine {budget}: {cosine[1]['test_nll']:.2f}",
+                 f"fixed {HAND_TUNED_LR:g} {budget}: {fixed[1]['test_nll']:.2f}"]
+    text = "test NLL: " + "; ".join(done)
+    print(text)
+    return text
+
+
 def _row(label: str, summary: dict, epochs: str) -> list:
     """One line of the results table from a run's summary."""
     return [label, summary["test_nll"], summary["best_val_nll"], epochs,
@@ -159,6 +204,9 @@ def main(argv: list[str] | None = None) -> str:
         directory=out.file("explorer"), seed=args.seed, time_budget=args.time_budget,
         batch_size=s["batch"], verbose=1,
     )
+    if args.baselines_only:
+        return _independent_baselines(explorer, args.baseline_epochs, s, (x_train, x_val, x_test),
+                                      out, jit, args.seed)
     found = explorer.search()
     run_config = {"found": found, "exploit_epochs": s["exploit_epochs"], "seed": args.seed}
     finished = out.load_finished("explorer exploitation", run_config)
@@ -174,7 +222,8 @@ def main(argv: list[str] | None = None) -> str:
         start = time.time()
         model = explorer.exploit(max_epochs=s["exploit_epochs"])
         summary = {"test_nll": float(model.evaluate(x_test, batch_size=s["batch"], verbose=0)[0]),
-                   "best_val_nll": float(explorer.best_score), "seconds": time.time() - start}
+                   "best_val_nll": float(explorer.best_score), "seconds": time.time() - start,
+                   "backend": keras.backend.backend(), "hardware": results.hardware()}
         history = explorer.exploitation_history
         curve = {key: [float(h[key]) for h in history]
                  for key in ("epoch", "rate", "val_loss", "improved")}
@@ -185,32 +234,30 @@ def main(argv: list[str] | None = None) -> str:
     epochs = len(explorer.exploitation_history)
     print(f"explorer: found {found}, exploitation {epochs} epochs, test NLL {explorer_test:.2f}")
 
-    with np.load(explorer.initial_weights_path()) as stored:
-        initial_weights = [stored[f"w{i}"] for i in range(len(stored.files))]
     data = (x_train, x_val, x_test)
-
-    def baselines(budget: int, fixed_name: str) -> tuple:
-        """Cosine annealing over ``budget`` epochs and the fixed 0.0003, with their table rows."""
-        steps = Plan.for_data(len(x_train), s["batch"], budget).total_steps
-        cosine = _baseline(f"cosine {budget}", keras.optimizers.Adam(
-            schedules.Cosine(COSINE_PEAK_LR, steps)), budget, s, data, initial_weights, out, jit,
-            args.seed)
-        fixed = _baseline(fixed_name, keras.optimizers.Adam(HAND_TUNED_LR), budget, s, data,
-                          initial_weights, out, jit, args.seed)
-        rows = [_row(f"cosine annealing {budget} (peak {COSINE_PEAK_LR:g})", cosine[1],
-                     str(budget)),
-                _row(f"fixed {HAND_TUNED_LR:g}", fixed[1], str(budget))]
-        return cosine, fixed, rows
-
-    cosine, fixed, baseline_rows = baselines(epochs, f"fixed {HAND_TUNED_LR}")
+    initial_weights = _initial_weights(explorer)
+    cosine, fixed = _baselines(epochs, f"fixed {HAND_TUNED_LR}", s, data, initial_weights, out,
+                               jit, args.seed)
     # The paper's table 6 also trains the explorer's best rate held constant for each budget.
+    # These runs go first: they are the ones a --baselines-only process cannot take.
     best_rate = explorer.ranked_rates[0]
+    held = {budget: _baseline(f"explorer rate {best_rate:g} {budget}",
+                              keras.optimizers.Adam(best_rate), budget, s, data,
+                              initial_weights, out, jit, args.seed)[1]
+            for budget in args.baseline_epochs}
+    runs = [summary, cosine[1], fixed[1], *held.values()]
+    baseline_rows = [_row(f"cosine annealing {epochs} (peak {COSINE_PEAK_LR:g})", cosine[1],
+                          str(epochs)),
+                     _row(f"fixed {HAND_TUNED_LR:g}", fixed[1], str(epochs))]
     for budget in args.baseline_epochs:
-        baseline_rows += baselines(budget, f"fixed {HAND_TUNED_LR} {budget}")[2]
-        held = _baseline(f"explorer rate {best_rate:g} {budget}", keras.optimizers.Adam(best_rate),
-                         budget, s, data, initial_weights, out, jit, args.seed)[1]
-        baseline_rows.append(_row(f"explorer's best rate {best_rate:g}, constant", held,
-                                  str(budget)))
+        budget_cosine, budget_fixed = _baselines(budget, f"fixed {HAND_TUNED_LR} {budget}", s,
+                                                 data, initial_weights, out, jit, args.seed)
+        runs += [budget_cosine[1], budget_fixed[1]]
+        baseline_rows += [
+            _row(f"cosine annealing {budget} (peak {COSINE_PEAK_LR:g})", budget_cosine[1],
+                 str(budget)),
+            _row(f"fixed {HAND_TUNED_LR:g}", budget_fixed[1], str(budget)),
+            _row(f"explorer's best rate {best_rate:g}, constant", held[budget], str(budget))]
 
     found_text = ", ".join(f"{r:g}" for r in found)
     rows = [
@@ -232,7 +279,7 @@ def main(argv: list[str] | None = None) -> str:
     text = results.write_table(
         out.file("table.md"), "Experiment 6: LR explorer vs cosine annealing vs fixed 0.0003 "
         "(Fashion-MNIST VAE, test NLL in nats, lower is better; target 235)",
-        [("", table), ("Exploration trials", trial_table)], experiment.note(detail))
+        [("", table), ("Exploration trials", trial_table)], experiment.note(detail, runs))
     print(text)
     _plots(explorer, cosine[0], fixed[0], epochs, out)
     return text

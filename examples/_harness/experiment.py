@@ -216,10 +216,7 @@ class Experiment:
         summaries = [summary for by_method in (runs or {}).values()
                      for _, summary in by_method.values() if not summary.get("not_run")]
         seconds = sum(summary.get("seconds", 0.0) for summary in summaries)
-
-        def where(key: str, current: str) -> str:  # as recorded by the runs, else this process
-            return ", ".join(sorted({s[key] for s in summaries if key in s})) or current
-
+        hardware, backend = recorded_setting(summaries)
         return {
             "experiment": self.name, "dataset": self.args.dataset,
             "real_data": not self.args.synthetic, "scale": self.args.scale,
@@ -227,19 +224,19 @@ class Experiment:
             "train_examples": len(splits.train[1]), "test_examples": len(splits.test[1]),
             "periods": plan.epochs, "steps_per_period": plan.steps_per_epoch,
             "batch": plan.batch_size, "seeds": list(self.args.seeds),
-            "hardware": where("hardware", results.hardware()),
-            "backend": where("backend", keras.backend.backend()),
+            "hardware": hardware, "backend": backend,
             "train_seconds": seconds, "date": results.today(), "detail": detail,
         }
 
-    def note(self, detail: str) -> str:
-        """A provenance line for a table that is not one plan of classifier runs (exp6)."""
+    def note(self, detail: str, summaries: Sequence[dict] = ()) -> str:
+        """A provenance line for a table that is not one plan of classifier runs (exp6); the
+        hardware and backend are those ``summaries`` (the table's runs) recorded, if any."""
         label = {"full": "full protocol", "reduced": "REDUCED protocol",
                  "smoke": "SMOKE TEST (meaningless numbers)"}[self.args.scale]
         source = "synthetic data" if self.args.synthetic else "real data"
-        return (f"_{label}; {source}; {detail}; {results.hardware()}, "
-                f"{keras.backend.backend()} backend; {results.today()}; seeds "
-                f"{', '.join(map(str, self.args.seeds))}._")
+        hardware, backend = recorded_setting(summaries)
+        return (f"_{label}; {source}; {detail}; {hardware}, {backend} backend; "
+                f"{results.today()}; seeds {', '.join(map(str, self.args.seeds))}._")
 
     def write(self, title: str, tables: list[tuple[str, str]], provenance: dict,
               runs: dict | None = None, extra: dict | None = None) -> str:
@@ -252,6 +249,16 @@ class Experiment:
                                          "runs": summaries, **(extra or {})}), stream, indent=1)
         return results.publish(out.file("table.md"), title, tables,
                                provenance_line(provenance))
+
+
+def recorded_setting(summaries: Sequence[dict]) -> tuple[str, str]:
+    """(hardware, backend) as the runs recorded them, else this process's: a table published
+    on another machine or backend than its runs trained on must name where they trained."""
+
+    def where(key: str, current: str) -> str:
+        return ", ".join(sorted({s[key] for s in summaries if key in s})) or current
+
+    return where("hardware", results.hardware()), where("backend", keras.backend.backend())
 
 
 def provenance_line(p: dict) -> str:

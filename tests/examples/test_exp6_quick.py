@@ -41,3 +41,23 @@ def test_exp6_smoke_writes_table_and_resumes(exp6, tmp_path, capsys):
     assert re.search(r"\] \d+/\d+ digit", log) is None  # no trial line: nothing trained
     assert log.count("finished earlier, loaded") == 6
     assert again.split("## Exploration trials")[1] == text.split("## Exploration trials")[1]
+
+
+def test_exp6_baselines_only_shares_the_budget_runs(exp6, tmp_path, capsys):
+    argv = ["--smoke", "--synthetic", "--results-dir", str(tmp_path)]
+    with pytest.raises(SystemExit, match="start the search"):  # no initial weights yet
+        exp6.main([*argv, "--baselines-only", "--baseline-epochs", "1"])
+    exp6.main(argv)  # search, exploitation and the exploitation-length baselines only
+    capsys.readouterr()
+
+    side = exp6.main([*argv, "--baselines-only", "--baseline-epochs", "1"])
+    log = capsys.readouterr().out
+    assert side.startswith("test NLL: cosine 1: ") and "fixed 0.0003 1: " in side
+    assert "finished earlier, loaded" not in log  # both budget runs trained here
+    assert not re.search(r"\] \d+/\d+ digit", log)  # and no search trial
+
+    text = exp6.main([*argv, "--baseline-epochs", "1"])
+    log = capsys.readouterr().out
+    # exploitation, its cosine and fixed runs, and the side process's two budget runs
+    assert log.count("finished earlier, loaded") == 5
+    assert "explorer rate " in log and "cosine annealing 1 " in text

@@ -96,6 +96,9 @@ def test_plan_skips_finished_runs_and_publish_only_trains_nothing(tmp_path, caps
             summary.update(backend="elsewhere", hardware="a lent GPU")
     provenance = experiment.provenance(splits, plan, "mlp", runs)
     assert (provenance["backend"], provenance["hardware"]) == ("elsewhere", "a lent GPU")
+    note = experiment.note("detail", [summary for _, summary in runs[0].values()])
+    assert "a lent GPU, elsewhere backend" in note
+    assert f"{keras.backend.backend()} backend" in experiment.note("detail")  # nothing recorded
     capsys.readouterr()
     _, _, _, again = run()
     assert capsys.readouterr().out.count("finished earlier, loaded") == 4
