@@ -14,6 +14,7 @@ protocol paragraph and "## Our runs" with what the records hold.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import pathlib
 import shutil
@@ -81,7 +82,7 @@ def exploitation_text(records: pathlib.Path) -> list[str]:
     if not history:
         return []
     best = min(history, key=lambda h: h["val_loss"])
-    switches = sum(1 for a, b in zip(history, history[1:]) if a["rate"] != b["rate"])
+    switches = sum(1 for a, b in itertools.pairwise(history) if a["rate"] != b["rate"])
     rates = ", ".join(f"{r:g}" for r in run["rates"])
     return ["", f"Exploitation with the found rates ({rates}): {run['epoch']} epochs so far, "
             f"best validation NLL {best['val_loss']:.2f} at epoch {best['epoch']}, "
