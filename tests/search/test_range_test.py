@@ -299,3 +299,18 @@ def test_bad_input_raises_before_training():
     with pytest.raises(ValueError, match="monitor"):
         find_lr(fresh, (x, y), 1e-3, 0.1, batch_size=16, monitor="accuracy")
     assert int(fresh.optimizer.iterations) == 0
+
+
+def test_restore_resets_an_optimizer_that_the_test_built():
+    # Compiled but never trained: the TensorFlow trainer builds the optimizer at the first
+    # step, after on_train_begin; the test must still leave it as untrained as it found it.
+    x, y = _regression_data(n=256)
+    model = _linear_model(optimizer=keras.optimizers.Adam(0.01))
+    before = model.get_weights()
+    find_lr(model, (x, y), 1e-3, 0.1, steps=8, batch_size=32)
+    assert model.optimizer.built and int(model.optimizer.iterations) == 0
+    for variable in model.optimizer.variables:  # the moments as built: zero
+        if variable.name != "learning_rate":
+            assert not np.any(np.asarray(variable)), variable.name
+    for restored, initial in zip(model.get_weights(), before, strict=True):
+        np.testing.assert_array_equal(restored, initial)

@@ -113,11 +113,6 @@ class CyclicalRecipe(Recipe):
         curves with the bounds marked. Other arguments go to ``find_lr`` and ``fit``."""
         from tf_lropt import find_lr
 
-        optimizer = getattr(model, "optimizer", None)
-        if optimizer is not None and not optimizer.built and model.built:
-            # Built now, its state (the step counter above all, which the cyclical schedule
-            # reads) exists before the test and is restored after it.
-            optimizer.build(model.trainable_variables)
         low, high = self.lr_range
         result = find_lr(model, data, min_lr=low, max_lr=high,
                          epochs=self.range_test_epochs, mode="linear", monitor=self.monitor,

@@ -376,6 +376,11 @@ class LRRangeTest(keras.callbacks.Callback):
                 "built with a LearningRateSchedule, which Keras does not allow to overwrite. "
                 "Compile the model with a float learning rate for the range test."
             )
+        if self.model.built and not self.model.optimizer.built:
+            # Keras' TensorFlow trainer builds the optimizer at the first step, after this
+            # hook; built now, its state (the step counter above all, which schedules read)
+            # is saved here and put back at the end like a built optimizer's.
+            self.model.optimizer.build(self.model.trainable_variables)
         self._saved_weights = self.model.get_weights()
         self._saved_optimizer = [np.array(v) for v in self.model.optimizer.variables]
         self._saved_rate = float(np.array(self.model.optimizer.learning_rate))
