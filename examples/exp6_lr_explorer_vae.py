@@ -7,7 +7,10 @@ by the hand-tuned fixed rate 0.0003, and by the rates its explorer finds. This s
 from the same initial weights with ``schedules.Cosine`` and with a fixed 0.0003 for as many
 epochs as the exploitation phase used, and writes a table and plots. ``--baseline-epochs``
 adds the paper's fixed budgets (50, 100, 200, 400 epochs): cosine annealing over each budget,
-the fixed 0.0003, and the explorer's best found rate held constant, as in the paper's table.
+the fixed 0.0003, and the explorer's best found rate held constant, as in the paper's table. A
+constant rate trains once, over the longest budget, and is tested at every budget with its best
+weights so far (its run to 400 epochs holds its runs to 50, 100 and 200: same initial weights,
+data order and rate; the paper's table reads the same run at 50-400 epochs too).
 
 The explorer's objective is ``val_loss`` on a validation split carved from the training set;
 every method's test NLL is measured on the test set with its best-validation weights.
@@ -22,11 +25,14 @@ loaded from ``<results-dir>/exp6_lr_explorer_vae`` instead of retrained.
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import time
 
 from _harness import models, results
 from _harness.experiment import Experiment, Scale
+from _harness.results import slug
 from _harness.training import Plan, train
 
 import keras
@@ -113,38 +119,105 @@ def _split(experiment: Experiment, s):
     return x[: s["n_train"]], x[s["n_train"]:], _images(splits.test[0])
 
 
-def _baseline(name, optimizer, epochs, s, data, initial_weights, out, jit, seed):
+class BestWeights(keras.callbacks.Callback):
+    """Keeps the weights of the best validation epoch so far and puts them back at the end;
+    at each epoch of ``checkpoints`` it tests them with ``evaluate(model)``.
+
+    The state goes to ``path`` as it changes, so a run resumed by BackupAndRestore keeps the
+    best weights from before the interruption (Keras' EarlyStopping would forget them and
+    restore the best epoch since the resume)."""
+
+    def __init__(self, path: str, checkpoints=(), evaluate=None, monitor: str = "val_loss"):
+        super().__init__()
+        self.path, self.checkpoints, self.evaluate = path, set(checkpoints), evaluate
+        self.monitor = monitor
+
+    def on_train_begin(self, logs=None) -> None:
+        self.best, self.best_epoch, self.best_weights, self.tested = math.inf, 0, None, {}
+        if os.path.exists(self.path):
+            with np.load(self.path) as stored:
+                state = json.loads(str(stored["state"]))
+                self.best_weights = [stored[f"w{i}"] for i in range(state["n_weights"])]
+            self.best, self.best_epoch = state["best"], state["best_epoch"]
+            self.tested = {int(epoch): result for epoch, result in state["tested"].items()}
+
+    def on_epoch_end(self, epoch: int, logs=None) -> None:
+        changed = float(logs[self.monitor]) < self.best
+        if changed:
+            self.best, self.best_epoch = float(logs[self.monitor]), epoch + 1
+            self.best_weights = self.model.get_weights()
+        if epoch + 1 in self.checkpoints:
+            current = self.model.get_weights()
+            self.model.set_weights(self.best_weights)
+            self.tested[epoch + 1] = {"test_nll": self.evaluate(self.model),
+                                      "best_val_nll": self.best, "best_epoch": self.best_epoch}
+            self.model.set_weights(current)
+            changed = True
+        if changed:
+            state = {"n_weights": len(self.best_weights), "best": self.best,
+                     "best_epoch": self.best_epoch, "tested": self.tested}
+            partial = self.path + ".partial.npz"
+            np.savez(partial, state=np.array(json.dumps(state)),
+                     **{f"w{i}": w for i, w in enumerate(self.best_weights)})
+            os.replace(partial, self.path)
+
+    def on_train_end(self, logs=None) -> None:
+        if self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
+
+
+def _baseline(name, optimizer, epochs, s, data, initial_weights, out, jit, seed, tested_at=()):
     """Trains the VAE from ``initial_weights`` for ``epochs`` with the shared loop and tests the
-    weights of its best validation epoch (Keras' EarlyStopping never stops it, only restores)."""
+    weights of its best validation epoch; with ``tested_at`` also those of the best epoch up to
+    each of these epochs (a constant rate's run to 400 epochs holds its runs to 50, 100, 200:
+    same initial weights, data order and rate), in the summary's ``tested_at``."""
     config = {"method": name, "epochs": epochs, "batch": s["batch"], "seed": seed,
               "n_train": s["n_train"], "n_val": s["n_val"], "n_test": len(data[2])}
+    if tested_at:  # absent otherwise, so the records of earlier runs still match
+        config["tested_at"] = sorted(tested_at)
 
     def build() -> keras.Model:
         model = models.build_vae(seed=seed)
         model.set_weights(initial_weights)
         return model
 
-    def summarize(history: dict, model: keras.Model) -> dict:
-        test_nll = float(model.evaluate(data[2], batch_size=s["batch"], verbose=0)[0])
-        print(f"{name}: test NLL {test_nll:.2f} after {epochs} epochs")
-        return {"test_nll": test_nll, "best_val_nll": float(min(history["val_loss"])),
-                "seconds": history["seconds"][-1]}
+    def test_nll(model: keras.Model) -> float:
+        return float(model.evaluate(data[2], batch_size=s["batch"], verbose=0)[0])
 
-    best = keras.callbacks.EarlyStopping("val_loss", patience=epochs, restore_best_weights=True)
+    def summarize(history: dict, model: keras.Model) -> dict:
+        nll = test_nll(model)
+        print(f"{name}: test NLL {nll:.2f} after {epochs} epochs")
+        summary = {"test_nll": nll, "best_val_nll": float(min(history["val_loss"])),
+                   "seconds": history["seconds"][-1]}
+        if tested_at:
+            summary["tested_at"] = {str(b): {**best.tested[b],
+                                             "seconds": history["seconds"][b - 1]}
+                                    for b in sorted(tested_at)}
+        return summary
+
+    best = BestWeights(os.path.join(out.runs_path, slug(name) + ".backup", "best.npz"),
+                       tested_at, test_nll)
     return train(name, build, data[0], None, Plan.for_data(len(data[0]), s["batch"], epochs),
                  out, config, optimizer=lambda: optimizer, summarize=summarize,
                  callbacks=[best], validation_data=(data[1],), seed=seed, jit_compile=jit)
 
 
-def _baselines(budget: int, fixed_name: str, s, data, initial_weights, out, jit,
-               seed) -> tuple:
-    """(history, summary) of cosine annealing over ``budget`` epochs and of the fixed 0.0003."""
+def _at(run: tuple, budget: int) -> dict:
+    """The summary of ``run`` (history, summary) as it stood after ``budget`` epochs."""
+    return run[1]["tested_at"][str(budget)]
+
+
+def _cosine(budget: int, s, data, initial_weights, out, jit, seed) -> tuple:
+    """(history, summary) of cosine annealing over ``budget`` epochs."""
     steps = Plan.for_data(len(data[0]), s["batch"], budget).total_steps
-    cosine = _baseline(f"cosine {budget}", keras.optimizers.Adam(
+    return _baseline(f"cosine {budget}", keras.optimizers.Adam(
         schedules.Cosine(COSINE_PEAK_LR, steps)), budget, s, data, initial_weights, out, jit, seed)
-    fixed = _baseline(fixed_name, keras.optimizers.Adam(HAND_TUNED_LR), budget, s, data,
-                      initial_weights, out, jit, seed)
-    return cosine, fixed
+
+
+def _constant(name: str, rate: float, budgets, s, data, initial_weights, out, jit, seed):
+    """One run at a constant ``rate`` over the longest budget, tested at every budget."""
+    return _baseline(f"{name} {max(budgets)}", keras.optimizers.Adam(rate), max(budgets), s,
+                     data, initial_weights, out, jit, seed, tested_at=budgets)
 
 
 def _initial_weights(explorer: LRExplorer) -> list[np.ndarray]:
@@ -162,13 +235,13 @@ def _independent_baselines(explorer, budgets, s, data, out, jit, seed) -> str:
     if not budgets:
         raise SystemExit("--baselines-only needs --baseline-epochs.")
     initial_weights = _initial_weights(explorer)
+    fixed = _constant(f"fixed {HAND_TUNED_LR}", HAND_TUNED_LR, budgets, s, data, initial_weights,
+                      out, jit, seed)
+    done = [f"fixed {HAND_TUNED_LR:g} {b}: {_at(fixed, b)['test_nll']:.2f}" for b in budgets]
     # Longest budgets first: the full command, reaching these last, meets finished ones.
-    done = []
     for budget in sorted(budgets, reverse=True):
-        cosine, fixed = _baselines(budget, f"fixed {HAND_TUNED_LR} {budget}", s, data,
-                                   initial_weights, out, jit, seed)
-        done += [f"cosine {budget}: {cosine[1]['test_nll']:.2f}",
-                 f"fixed {HAND_TUNED_LR:g} {budget}: {fixed[1]['test_nll']:.2f}"]
+        cosine = _cosine(budget, s, data, initial_weights, out, jit, seed)
+        done.append(f"cosine {budget}: {cosine[1]['test_nll']:.2f}")
     text = "test NLL: " + "; ".join(done)
     print(text)
     return text
@@ -236,28 +309,32 @@ def main(argv: list[str] | None = None) -> str:
 
     data = (x_train, x_val, x_test)
     initial_weights = _initial_weights(explorer)
-    cosine, fixed = _baselines(epochs, f"fixed {HAND_TUNED_LR}", s, data, initial_weights, out,
-                               jit, args.seed)
-    # The paper's table 6 also trains the explorer's best rate held constant for each budget.
-    # These runs go first: they are the ones a --baselines-only process cannot take.
-    best_rate = explorer.ranked_rates[0]
-    held = {budget: _baseline(f"explorer rate {best_rate:g} {budget}",
-                              keras.optimizers.Adam(best_rate), budget, s, data,
-                              initial_weights, out, jit, args.seed)[1]
-            for budget in args.baseline_epochs}
-    runs = [summary, cosine[1], fixed[1], *held.values()]
+    cosine = _cosine(epochs, s, data, initial_weights, out, jit, args.seed)
+    fixed = _baseline(f"fixed {HAND_TUNED_LR}", keras.optimizers.Adam(HAND_TUNED_LR), epochs, s,
+                      data, initial_weights, out, jit, args.seed)
+    runs = [summary, cosine[1], fixed[1]]
     baseline_rows = [_row(f"cosine annealing {epochs} (peak {COSINE_PEAK_LR:g})", cosine[1],
                           str(epochs)),
                      _row(f"fixed {HAND_TUNED_LR:g}", fixed[1], str(epochs))]
-    for budget in args.baseline_epochs:
-        budget_cosine, budget_fixed = _baselines(budget, f"fixed {HAND_TUNED_LR} {budget}", s,
-                                                 data, initial_weights, out, jit, args.seed)
-        runs += [budget_cosine[1], budget_fixed[1]]
+    budgets = sorted(args.baseline_epochs)
+    if budgets:
+        # The paper's table 6 also holds the explorer's best rate constant over each budget.
+        # That run goes first: it is the one a --baselines-only process cannot take.
+        best_rate = explorer.ranked_rates[0]
+        held = _constant(f"explorer rate {best_rate:g}", best_rate, budgets, s, data,
+                         initial_weights, out, jit, args.seed)
+        budget_fixed = _constant(f"fixed {HAND_TUNED_LR}", HAND_TUNED_LR, budgets, s, data,
+                                 initial_weights, out, jit, args.seed)
+        runs += [held[1], budget_fixed[1]]
+    for budget in budgets:
+        budget_cosine = _cosine(budget, s, data, initial_weights, out, jit, args.seed)
+        runs.append(budget_cosine[1])
         baseline_rows += [
             _row(f"cosine annealing {budget} (peak {COSINE_PEAK_LR:g})", budget_cosine[1],
                  str(budget)),
-            _row(f"fixed {HAND_TUNED_LR:g}", budget_fixed[1], str(budget)),
-            _row(f"explorer's best rate {best_rate:g}, constant", held[budget], str(budget))]
+            _row(f"fixed {HAND_TUNED_LR:g}", _at(budget_fixed, budget), str(budget)),
+            _row(f"explorer's best rate {best_rate:g}, constant", _at(held, budget),
+                 str(budget))]
 
     found_text = ", ".join(f"{r:g}" for r in found)
     rows = [

@@ -1,9 +1,11 @@
 """Experiment 6 end to end at smoke scale on synthetic images; a second run resumes."""
 
+import json
 import os
 import re
 import sys
 
+import numpy as np
 import pytest
 
 EXAMPLES = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, "examples")
@@ -46,18 +48,59 @@ def test_exp6_smoke_writes_table_and_resumes(exp6, tmp_path, capsys):
 def test_exp6_baselines_only_shares_the_budget_runs(exp6, tmp_path, capsys):
     argv = ["--smoke", "--synthetic", "--results-dir", str(tmp_path)]
     with pytest.raises(SystemExit, match="start the search"):  # no initial weights yet
-        exp6.main([*argv, "--baselines-only", "--baseline-epochs", "1"])
+        exp6.main([*argv, "--baselines-only", "--baseline-epochs", "3", "4"])
     exp6.main(argv)  # search, exploitation and the exploitation-length baselines only
     capsys.readouterr()
 
-    side = exp6.main([*argv, "--baselines-only", "--baseline-epochs", "1"])
+    side = exp6.main([*argv, "--baselines-only", "--baseline-epochs", "3", "4"])
     log = capsys.readouterr().out
-    assert side.startswith("test NLL: cosine 1: ") and "fixed 0.0003 1: " in side
-    assert "finished earlier, loaded" not in log  # both budget runs trained here
+    assert side.startswith("test NLL: fixed 0.0003 3: ") and "cosine 4: " in side
+    assert "finished earlier, loaded" not in log  # the budget runs trained here
     assert not re.search(r"\] \d+/\d+ digit", log)  # and no search trial
+    runs = tmp_path / "exp6_lr_explorer_vae" / "runs"
+    # The constant rate's budgets are one run over the longest, tested at each budget.
+    assert not (runs / "fixed_0.0003_3.json").exists()
+    fixed = json.loads((runs / "fixed_0.0003_4.json").read_text())
+    assert sorted(fixed["tested_at"]) == ["3", "4"]
+    # The last budget is the run's end: the same best weights (the test NLL differs only by
+    # the VAE's latent sampling).
+    assert fixed["tested_at"]["4"]["best_val_nll"] == fixed["best_val_nll"]
+    assert fixed["tested_at"]["4"]["test_nll"] == pytest.approx(fixed["test_nll"], rel=0.01)
+    assert fixed["tested_at"]["3"]["best_epoch"] <= 3
 
-    text = exp6.main([*argv, "--baseline-epochs", "1"])
+    text = exp6.main([*argv, "--baseline-epochs", "3", "4"])
     log = capsys.readouterr().out
-    # exploitation, its cosine and fixed runs, and the side process's two budget runs
-    assert log.count("finished earlier, loaded") == 5
-    assert "explorer rate " in log and "cosine annealing 1 " in text
+    # (budgets longer than the smoke exploitation's 1-2 epochs, so no name is shared)
+    # exploitation, its cosine and fixed runs, and the side process's three budget runs
+    assert log.count("finished earlier, loaded") == 6
+    assert "explorer rate " in log and "cosine annealing 3 " in text
+    assert text.count("explorer's best rate ") == 2  # one run, a row per budget
+
+
+def test_best_weights_survive_a_resume_and_are_tested_at_checkpoints(exp6, tmp_path):
+    keras = pytest.importorskip("keras")
+    x = np.linspace(-1, 1, 64, dtype="float32").reshape(-1, 1)
+    y = 3 * x
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    model.compile(keras.optimizers.SGD(0.1), "mse")
+    path = str(tmp_path / "best.npz")
+    tests = []
+
+    def evaluate(m):
+        tests.append(m.get_weights())
+        return float(m.evaluate(x, y, verbose=0))
+
+    best = exp6.BestWeights(path, checkpoints=(1, 3), evaluate=evaluate)
+    model.fit(x, y, epochs=3, validation_data=(x, y), callbacks=[best], verbose=0)
+    assert sorted(best.tested) == [1, 3] and best.best_epoch == 3  # a convex fit improves
+    np.testing.assert_array_equal(model.get_weights()[0], best.best_weights[0])
+    assert best.tested[3]["best_val_nll"] == best.best
+
+    # A resumed run (a new callback over the same file) starts from the stored best: an
+    # epoch worse than it (here: weights set far off) is not taken as the best.
+    model.set_weights([np.full_like(w, 50.0) for w in model.get_weights()])
+    resumed = exp6.BestWeights(path)
+    model.fit(x, y, epochs=4, initial_epoch=3, validation_data=(x, y), callbacks=[resumed],
+              verbose=0)
+    assert resumed.best_epoch == 3 and resumed.tested == best.tested
+    np.testing.assert_array_equal(model.get_weights()[0], best.best_weights[0])
