@@ -58,6 +58,18 @@ def collect(live: pathlib.Path, records: pathlib.Path) -> None:
             for finished in (path, path.with_suffix(".csv")):
                 if finished.exists():
                     shutil.copy(finished, records / "runs")
+    # A constant rate's run tests its best weights at each budget as it passes it.
+    progress = records / "runs_in_progress"
+    shutil.rmtree(progress, ignore_errors=True)
+    for best in (live / "runs").glob("*.backup/best.npz"):
+        with np.load(best) as stored:
+            state = json.loads(str(stored["state"]))
+        history = best.parent / "history.json"
+        epochs = len(json.loads(history.read_text())) if history.exists() else None
+        progress.mkdir(exist_ok=True)
+        name = best.parent.name.removesuffix(".backup")
+        (progress / f"{name}.json").write_text(json.dumps(
+            {"epochs_done": epochs, "tested_at": state["tested"]}, indent=1))
 
 
 def load_trials(records: pathlib.Path) -> list[dict]:
@@ -72,7 +84,19 @@ def load_runs(records: pathlib.Path) -> dict[str, dict]:
                                   for p in (records / "runs").glob("*.json"))}
 
 
-def exploitation_text(records: pathlib.Path) -> list[str]:
+def tested_at(records: pathlib.Path, runs: dict[str, dict], prefix: str) -> tuple[str, dict]:
+    """(rate, {budget: result}) of the constant-rate run whose name starts with ``prefix``:
+    finished, else as far as it has got (the budgets it has passed)."""
+    for name, run in runs.items():
+        if name.startswith(prefix) and "tested_at" in run:
+            return name.split(" ")[-2], {int(b): r for b, r in run["tested_at"].items()}
+    for path in sorted((records / "runs_in_progress").glob(prefix.replace(" ", "_") + "*.json")):
+        state = json.loads(path.read_text())
+        return path.stem.split("_")[-2], {int(b): r for b, r in state["tested_at"].items()}
+    return "", {}
+
+
+def exploitation_text(records: pathlib.Path, runs: dict[str, dict]) -> list[str]:
     """A paragraph on the exploitation so far, or nothing before it starts."""
     path = records / "exploitation.json"
     if not path.exists():
@@ -84,36 +108,48 @@ def exploitation_text(records: pathlib.Path) -> list[str]:
     best = min(history, key=lambda h: h["val_loss"])
     switches = sum(1 for a, b in itertools.pairwise(history) if a["rate"] != b["rate"])
     rates = ", ".join(f"{r:g}" for r in run["rates"])
-    return ["", f"Exploitation with the found rates ({rates}): {run['epoch']} epochs so far, "
-            f"best validation NLL {best['val_loss']:.2f} at epoch {best['epoch']}, "
-            f"{switches} rate switches, {run['failures']} epoch(s) without improvement in a row "
-            f"(it stops after {len(run['rates'])})."]
+    finished = runs.get("explorer exploitation")
+    if finished is None:
+        end = (f"{run['epoch']} epochs so far, {run['failures']} epoch(s) without improvement "
+               f"in a row (it stops after {len(run['rates'])})")
+    else:
+        end = (f"stopped by its rule after {run['epoch']} epochs (a pass over the found rates "
+               f"without improvement); test NLL "
+               f"**{finished['test_nll']:.2f}**")
+    return ["", f"Exploitation with the found rates ({rates}): best validation NLL "
+            f"{best['val_loss']:.2f} at epoch {best['epoch']}, {switches} rate switches; {end}."]
 
 
-def budget_table(runs: dict[str, dict]) -> list[str]:
-    """Ours (test NLL) next to the paper's table 6 (validation NLL), for the finished runs."""
-    held = {int(name.rsplit(" ", 1)[1]): (name.split(" ")[2], r) for name, r in runs.items()
-            if name.startswith("explorer rate ")}
+def budget_table(records: pathlib.Path, runs: dict[str, dict]) -> list[str]:
+    """Ours (test NLL) next to the paper's table 6 (validation NLL), for the budgets passed."""
+    _, fixed = tested_at(records, runs, "fixed 0.0003 ")
+    rate, held = tested_at(records, runs, "explorer rate ")
     methods = [("cosine", "cosine annealing over the budget (peak 0.001)",
                 lambda b: runs.get(f"cosine {b}")),
-               ("fixed", "fixed 0.0003", lambda b: runs.get(f"fixed 0.0003 {b}")),
-               ("explorer", "explorer's best rate held constant (ours: "
-                + (", ".join(sorted({rate for rate, _ in held.values()})) or "not run yet")
-                + "; paper: 0.00041)", lambda b: held.get(b, (None, None))[1])]
+               ("fixed", "fixed 0.0003", fixed.get),
+               ("explorer", f"explorer's best rate held constant (ours: {rate or 'not run yet'}; "
+                "paper: 0.00041)", held.get)]
     if not any(find(b) for _, _, find in methods for b in BUDGETS):
-        return []
+        return []  # the cross-check waits for the first budget of the real table
 
     def cell(value) -> str:
         return "-" if value is None else f"{value:.2f}"
 
     header = " | ".join(f"ours {b} | paper {b}" for b in BUDGETS)
-    lines = ["", "Budget runs (ours: test NLL with the best-validation weights; the paper's "
-             "table 6: validation NLL; `-`: not run yet or not in the paper):", "",
+    lines = ["", "Budget runs (ours: test NLL with the best-validation weights up to the budget; "
+             "a constant rate is one run over 400 epochs read at each budget; the paper's "
+             "table 6: validation NLL; `-`: not reached yet or not in the paper):", "",
              f"| method | {header} |", "|---|" + "---|" * (2 * len(BUDGETS))]
     for key, label, find in methods:
         cells = " | ".join(f"{cell((find(b) or {}).get('test_nll'))} | "
                            f"{cell(PAPER_TABLE6[key][b])}" for b in BUDGETS)
         lines.append(f"| {label} | {cells} |")
+    separate = [f"{name} epochs {r['test_nll']:.2f}" for name, r in sorted(
+        runs.items(), key=lambda item: item[1].get("config", {}).get("epochs", 0))
+        if name.startswith(("explorer rate ", "fixed 0.0003 ")) and "tested_at" not in r]
+    if separate:
+        lines += ["", "Cross-check, separate runs trained before the constant rates became one "
+                  "run each (test NLL): " + "; ".join(separate) + "."]
     minutes = sum(r.get("seconds", 0) for r in runs.values()) / 60
     lines += ["", f"Finished training runs: {len(runs)}, {minutes:.0f} minutes of training."]
     return lines
@@ -128,17 +164,22 @@ def section_body(records: pathlib.Path) -> str:
     hours = sum(t["seconds"] for t in trials) / 3600
     best = sorted(trials, key=lambda t: t["score"])[:2]
     best_text = " and ".join(f"{t['key']} ({t['score']:.2f})" for t in best)
-    exploitation = exploitation_text(records)
-    stage = ("the search has finished; exploitation and the budget runs are under way; the "
-             "verdict on \"the explorer reaches NLL <= 235\" is not given yet" if exploitation
-             else "exploitation, the budget table and the verdict on \"the explorer reaches "
-             "NLL <= 235\" are not run yet")
+    runs = load_runs(records)
+    exploitation = exploitation_text(records, runs)
+    if not exploitation:
+        stage = ("exploitation, the budget table and the verdict on \"the explorer reaches "
+                 "NLL <= 235\" are not run yet")
+    else:
+        done = ("exploitation has finished" if "explorer exploitation" in runs
+                else "exploitation is under way")
+        stage = (f"the search and {done}; the budget runs are under way; the verdict on \"the "
+                 "explorer reaches NLL <= 235\" is not given yet")
     lines = [
         f"{STATUS_START} {len(trials)} of at most {WORST_CASE_TRIALS} trials finished "
         f"({epochs:,} epochs, {hours:.1f} h of trial wall time); {stage}.** Best trials: "
         f"{best_text} validation NLL after 50 epochs; the paper's explorer found {PAPER_RATES}.",
         *exploitation,
-        *budget_table(load_runs(records)),
+        *budget_table(records, runs),
         "",
         "| digit | rate | best val NLL | best epoch | epochs | wall (s) |",
         "|---|---|---|---|---|---|",
