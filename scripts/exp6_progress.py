@@ -170,9 +170,10 @@ def section_body(records: pathlib.Path) -> str:
         stage = ("exploitation, the budget table and the verdict on \"the explorer reaches "
                  "NLL <= 235\" are not run yet")
     else:
-        done = ("exploitation has finished" if "explorer exploitation" in runs
+        done = ("exploitation has too" if "explorer exploitation" in runs
                 else "exploitation is under way")
-        stage = (f"the search and {done}; the budget runs are under way; the verdict on \"the "
+        stage = (f"the search has finished and {done}; the budget runs are under way; the "
+                 "verdict on \"the "
                  "explorer reaches NLL <= 235\" is not given yet")
     lines = [
         f"{STATUS_START} {len(trials)} of at most {WORST_CASE_TRIALS} trials finished "
