@@ -88,12 +88,12 @@ def _parser(experiment: Experiment):
                    help="also train cosine annealing, the fixed 0.0003 and the explorer's "
                         "best rate held constant for N epochs each (the paper's budgets: "
                         "50 100 200 400)")
-    p.add_argument("--baselines-only", action="store_true",
-                   help="train only the --baseline-epochs runs that do not depend on the "
-                        "search (cosine annealing and the fixed 0.0003), from the initial "
-                        "weights of a search already started in the same results directory, "
-                        "and write no table: a second process (another core or machine) can "
-                        "take them while the search runs; the full command loads them later")
+    p.add_argument("--cosine-only", action="store_true",
+                   help="train only the cosine-annealing runs of --baseline-epochs (longest "
+                        "first), from the initial weights of a search already started in the "
+                        "same results directory, and write no table: a second process can take "
+                        "them while the first trains the search and the constant rates (about "
+                        "as many epochs); the full command then loads them")
     return p
 
 
@@ -225,20 +225,19 @@ def _initial_weights(explorer: LRExplorer) -> list[np.ndarray]:
     path = explorer.initial_weights_path()
     if not os.path.exists(path):
         raise SystemExit(f"{path} does not exist yet: it is written when the search's first "
-                         "trial starts; start the search before --baselines-only.")
+                         "trial starts; start the search before --cosine-only.")
     with np.load(path) as stored:
         return [stored[f"w{i}"] for i in range(len(stored.files))]
 
 
-def _independent_baselines(explorer, budgets, s, data, out, jit, seed) -> str:
-    """--baselines-only: the budget runs that need no search result; returns a summary line."""
+def _cosine_only(explorer, budgets, s, data, out, jit, seed) -> str:
+    """--cosine-only: the cosine runs of the budgets; returns a summary line."""
     if not budgets:
-        raise SystemExit("--baselines-only needs --baseline-epochs.")
+        raise SystemExit("--cosine-only needs --baseline-epochs.")
     initial_weights = _initial_weights(explorer)
-    fixed = _constant(f"fixed {HAND_TUNED_LR}", HAND_TUNED_LR, budgets, s, data, initial_weights,
-                      out, jit, seed)
-    done = [f"fixed {HAND_TUNED_LR:g} {b}: {_at(fixed, b)['test_nll']:.2f}" for b in budgets]
-    # Longest budgets first: the full command, reaching these last, meets finished ones.
+    done = []
+    # Longest first: the full command takes the budgets in rising order after its constant
+    # rates, so the two meet, if at all, at the shortest run.
     for budget in sorted(budgets, reverse=True):
         cosine = _cosine(budget, s, data, initial_weights, out, jit, seed)
         done.append(f"cosine {budget}: {cosine[1]['test_nll']:.2f}")
@@ -277,9 +276,9 @@ def main(argv: list[str] | None = None) -> str:
         directory=out.file("explorer"), seed=args.seed, time_budget=args.time_budget,
         batch_size=s["batch"], verbose=1,
     )
-    if args.baselines_only:
-        return _independent_baselines(explorer, args.baseline_epochs, s, (x_train, x_val, x_test),
-                                      out, jit, args.seed)
+    if args.cosine_only:
+        return _cosine_only(explorer, args.baseline_epochs, s, (x_train, x_val, x_test), out, jit,
+                            args.seed)
     found = explorer.search()
     run_config = {"found": found, "exploit_epochs": s["exploit_epochs"], "seed": args.seed}
     finished = out.load_finished("explorer exploitation", run_config)
@@ -319,7 +318,7 @@ def main(argv: list[str] | None = None) -> str:
     budgets = sorted(args.baseline_epochs)
     if budgets:
         # The paper's table 6 also holds the explorer's best rate constant over each budget.
-        # That run goes first: it is the one a --baselines-only process cannot take.
+        # The constant rates go first: a --cosine-only process may be taking the cosine runs.
         best_rate = explorer.ranked_rates[0]
         held = _constant(f"explorer rate {best_rate:g}", best_rate, budgets, s, data,
                          initial_weights, out, jit, args.seed)

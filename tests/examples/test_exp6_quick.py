@@ -45,36 +45,36 @@ def test_exp6_smoke_writes_table_and_resumes(exp6, tmp_path, capsys):
     assert again.split("## Exploration trials")[1] == text.split("## Exploration trials")[1]
 
 
-def test_exp6_baselines_only_shares_the_budget_runs(exp6, tmp_path, capsys):
+def test_exp6_cosine_only_shares_the_budget_runs(exp6, tmp_path, capsys):
     argv = ["--smoke", "--synthetic", "--results-dir", str(tmp_path)]
     with pytest.raises(SystemExit, match="start the search"):  # no initial weights yet
-        exp6.main([*argv, "--baselines-only", "--baseline-epochs", "3", "4"])
+        exp6.main([*argv, "--cosine-only", "--baseline-epochs", "3", "4"])
     exp6.main(argv)  # search, exploitation and the exploitation-length baselines only
     capsys.readouterr()
 
-    side = exp6.main([*argv, "--baselines-only", "--baseline-epochs", "3", "4"])
+    side = exp6.main([*argv, "--cosine-only", "--baseline-epochs", "3", "4"])
     log = capsys.readouterr().out
-    assert side.startswith("test NLL: fixed 0.0003 3: ") and "cosine 4: " in side
+    assert side.startswith("test NLL: cosine 4: ") and "; cosine 3: " in side
     assert "finished earlier, loaded" not in log  # the budget runs trained here
     assert not re.search(r"\] \d+/\d+ digit", log)  # and no search trial
+
+    # (budgets longer than the smoke exploitation's 1-2 epochs, so no name is shared)
+    text = exp6.main([*argv, "--baseline-epochs", "3", "4"])
+    log = capsys.readouterr().out
+    # exploitation, its cosine and fixed runs, and the side process's two cosine runs
+    assert log.count("finished earlier, loaded") == 5
+    assert "explorer rate " in log and "cosine annealing 3 " in text
+    assert text.count("explorer's best rate ") == 2  # one run, a row per budget
     runs = tmp_path / "exp6_lr_explorer_vae" / "runs"
-    # The constant rate's budgets are one run over the longest, tested at each budget.
+    # A constant rate's budgets are one run over the longest, tested at each budget.
     assert not (runs / "fixed_0.0003_3.json").exists()
     fixed = json.loads((runs / "fixed_0.0003_4.json").read_text())
     assert sorted(fixed["tested_at"]) == ["3", "4"]
+    assert fixed["tested_at"]["3"]["best_epoch"] <= 3
     # The last budget is the run's end: the same best weights (the test NLL differs only by
     # the VAE's latent sampling).
     assert fixed["tested_at"]["4"]["best_val_nll"] == fixed["best_val_nll"]
     assert fixed["tested_at"]["4"]["test_nll"] == pytest.approx(fixed["test_nll"], rel=0.01)
-    assert fixed["tested_at"]["3"]["best_epoch"] <= 3
-
-    text = exp6.main([*argv, "--baseline-epochs", "3", "4"])
-    log = capsys.readouterr().out
-    # (budgets longer than the smoke exploitation's 1-2 epochs, so no name is shared)
-    # exploitation, its cosine and fixed runs, and the side process's three budget runs
-    assert log.count("finished earlier, loaded") == 6
-    assert "explorer rate " in log and "cosine annealing 3 " in text
-    assert text.count("explorer's best rate ") == 2  # one run, a row per budget
 
 
 def test_best_weights_survive_a_resume_and_are_tested_at_checkpoints(exp6, tmp_path):
