@@ -173,8 +173,7 @@ def section_body(records: pathlib.Path) -> str:
         done = ("exploitation has too" if "explorer exploitation" in runs
                 else "exploitation is under way")
         stage = (f"the search has finished and {done}; the budget runs are under way; the "
-                 "verdict on \"the "
-                 "explorer reaches NLL <= 235\" is not given yet")
+                 "verdict on \"the explorer reaches NLL <= 235\" is not given yet")
     lines = [
         f"{STATUS_START} {len(trials)} of at most {WORST_CASE_TRIALS} trials finished "
         f"({epochs:,} epochs, {hours:.1f} h of trial wall time); {stage}.** Best trials: "

@@ -255,10 +255,12 @@ def recorded_setting(summaries: Sequence[dict]) -> tuple[str, str]:
     """(hardware, backend) as the runs recorded them, else this process's: a table published
     on another machine or backend than its runs trained on must name where they trained."""
 
-    def where(key: str, current: str) -> str:
-        return ", ".join(sorted({s[key] for s in summaries if key in s})) or current
+    current = results.where_ran()
 
-    return where("hardware", results.hardware()), where("backend", keras.backend.backend())
+    def where(key: str) -> str:
+        return ", ".join(sorted({s[key] for s in summaries if key in s})) or current[key]
+
+    return where("hardware"), where("backend")
 
 
 def provenance_line(p: dict) -> str:

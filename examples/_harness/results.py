@@ -33,6 +33,14 @@ def hardware() -> str:
     return f"{usable_cores()} of {os.cpu_count()} CPU cores ({platform.machine()})"
 
 
+def where_ran() -> dict:
+    """The Keras backend and hardware of this process, as a run records them with its summary
+    (the page may be published later, elsewhere)."""
+    import keras
+
+    return {"backend": keras.backend.backend(), "hardware": hardware()}
+
+
 def usable_cores() -> int:
     """Cores this process may run on (fewer than the machine's when pinned with taskset)."""
     try:

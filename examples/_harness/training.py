@@ -36,7 +36,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
 from _harness.data import Splits
-from _harness.results import ResultsDir, _jsonable, hardware, plot_curves, slug
+from _harness.results import ResultsDir, _jsonable, plot_curves, slug, where_ran
 
 import keras
 import numpy as np
@@ -244,9 +244,7 @@ def train(name: str, build_model: Callable[[], keras.Model], x: np.ndarray,
         shutil.rmtree(backup_dir)
     history = {key: [row.get(key, float("nan")) for row in tracker.rows]
                for key in tracker.rows[0]} if tracker.rows else {"epoch": []}
-    # Where it ran goes with the run: the page may be published later, elsewhere.
-    summary = {**summarize(history, model), "backend": keras.backend.backend(),
-               "hardware": hardware()}
+    summary = {**summarize(history, model), **where_ran()}
     results.save_run(name, config, history, summary)
     return history, summary
 
