@@ -25,15 +25,12 @@ loaded from ``<results-dir>/exp6_lr_explorer_vae`` instead of retrained.
 
 from __future__ import annotations
 
-import json
-import math
 import os
 import time
 
 from _harness import models, results
 from _harness.experiment import Experiment, Scale
-from _harness.results import slug
-from _harness.training import Plan, train
+from _harness.training import BestWeights, Plan, train
 
 import keras
 import numpy as np
@@ -119,53 +116,6 @@ def _split(experiment: Experiment, s):
     return x[: s["n_train"]], x[s["n_train"]:], _images(splits.test[0])
 
 
-class BestWeights(keras.callbacks.Callback):
-    """Keeps the weights of the best validation epoch so far and puts them back at the end;
-    at each epoch of ``checkpoints`` it tests them with ``evaluate(model)``.
-
-    The state goes to ``path`` as it changes, so a run resumed by BackupAndRestore keeps the
-    best weights from before the interruption (Keras' EarlyStopping would forget them and
-    restore the best epoch since the resume)."""
-
-    def __init__(self, path: str, checkpoints=(), evaluate=None, monitor: str = "val_loss"):
-        super().__init__()
-        self.path, self.checkpoints, self.evaluate = path, set(checkpoints), evaluate
-        self.monitor = monitor
-
-    def on_train_begin(self, logs=None) -> None:
-        self.best, self.best_epoch, self.best_weights, self.tested = math.inf, 0, None, {}
-        if os.path.exists(self.path):
-            with np.load(self.path) as stored:
-                state = json.loads(str(stored["state"]))
-                self.best_weights = [stored[f"w{i}"] for i in range(state["n_weights"])]
-            self.best, self.best_epoch = state["best"], state["best_epoch"]
-            self.tested = {int(epoch): result for epoch, result in state["tested"].items()}
-
-    def on_epoch_end(self, epoch: int, logs=None) -> None:
-        changed = float(logs[self.monitor]) < self.best
-        if changed:
-            self.best, self.best_epoch = float(logs[self.monitor]), epoch + 1
-            self.best_weights = self.model.get_weights()
-        if epoch + 1 in self.checkpoints:
-            current = self.model.get_weights()
-            self.model.set_weights(self.best_weights)
-            self.tested[epoch + 1] = {"test_nll": self.evaluate(self.model),
-                                      "best_val_nll": self.best, "best_epoch": self.best_epoch}
-            self.model.set_weights(current)
-            changed = True
-        if changed:
-            state = {"n_weights": len(self.best_weights), "best": self.best,
-                     "best_epoch": self.best_epoch, "tested": self.tested}
-            partial = self.path + ".partial.npz"
-            np.savez(partial, state=np.array(json.dumps(state)),
-                     **{f"w{i}": w for i, w in enumerate(self.best_weights)})
-            os.replace(partial, self.path)
-
-    def on_train_end(self, logs=None) -> None:
-        if self.best_weights is not None:
-            self.model.set_weights(self.best_weights)
-
-
 def _baseline(name, optimizer, epochs, s, data, initial_weights, out, jit, seed, tested_at=()):
     """Trains the VAE from ``initial_weights`` for ``epochs`` with the shared loop and tests the
     weights of its best validation epoch; with ``tested_at`` also those of the best epoch up to
@@ -187,21 +137,22 @@ def _baseline(name, optimizer, epochs, s, data, initial_weights, out, jit, seed,
     def summarize(history: dict, model: keras.Model) -> dict:
         # The last budget is the run's end: its checkpoint already tested these best weights
         # (one number for them, not two latent samples).
-        nll = best.tested[epochs]["test_nll"] if epochs in best.tested else test_nll(model)
+        nll = best.tested[epochs]["test"] if epochs in best.tested else test_nll(model)
         print(f"{name}: test NLL {nll:.2f} after {epochs} epochs")
         summary = {"test_nll": nll, "best_val_nll": float(min(history["val_loss"])),
                    "seconds": history["seconds"][-1]}
         if tested_at:
-            summary["tested_at"] = {str(b): {**best.tested[b],
-                                             "seconds": history["seconds"][b - 1]}
-                                    for b in sorted(tested_at)}
+            summary["tested_at"] = {
+                str(b): {"test_nll": best.tested[b]["test"], "best_val_nll": best.tested[b]["best"],
+                         "best_epoch": best.tested[b]["best_epoch"],
+                         "seconds": history["seconds"][b - 1]}
+                for b in sorted(tested_at)}
         return summary
 
-    best = BestWeights(os.path.join(out.runs_path, slug(name) + ".backup", "best.npz"),
-                       tested_at, test_nll)
+    best = BestWeights("val_loss", tested_at, test_nll)
     return train(name, build, data[0], None, Plan.for_data(len(data[0]), s["batch"], epochs),
                  out, config, optimizer=lambda: optimizer, summarize=summarize,
-                 callbacks=[best], validation_data=(data[1],), seed=seed, jit_compile=jit)
+                 best_weights=best, validation_data=(data[1],), seed=seed, jit_compile=jit)
 
 
 def _at(run: tuple, budget: int) -> dict:

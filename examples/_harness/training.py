@@ -29,6 +29,7 @@ What makes the comparisons fair and the campaigns long-lived:
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import time
@@ -177,6 +178,61 @@ class PeriodTracker(keras.callbacks.Callback):
                 json.dump(self.rows, stream)
 
 
+class BestWeights(keras.callbacks.Callback):
+    """Keeps the weights of the best epoch so far by ``monitor`` and puts them back at the end
+    of training; at each epoch of ``checkpoints`` it tests them with ``evaluate(model)`` (the
+    results in ``tested``: epoch -> test value, best monitored value, best epoch).
+
+    Given to ``train(best_weights=...)``, its state goes to ``best.npz`` in the run's backup as
+    it changes, so a run resumed by BackupAndRestore keeps the best weights from before the
+    interruption (Keras' ``EarlyStopping(restore_best_weights=True)`` would forget them and
+    restore the best epoch since the resume)."""
+
+    def __init__(self, monitor: str = "val_loss", checkpoints: Sequence[int] = (),
+                 evaluate: Callable[[keras.Model], float] | None = None,
+                 path: str | None = None):
+        super().__init__()
+        if checkpoints and evaluate is None:
+            raise ValueError(f"checkpoints {sorted(checkpoints)} need an evaluate function, "
+                             "got None")
+        self.monitor, self.checkpoints, self.evaluate = monitor, set(checkpoints), evaluate
+        self.path = path
+
+    def on_train_begin(self, logs=None) -> None:
+        self.best, self.best_epoch, self.best_weights = math.inf, 0, None
+        self.tested: dict[int, dict] = {}
+        if self.path is not None and os.path.exists(self.path):
+            with np.load(self.path) as stored:
+                state = json.loads(str(stored["state"]))
+                self.best_weights = [stored[f"w{i}"] for i in range(state["n_weights"])]
+            self.best, self.best_epoch = state["best"], state["best_epoch"]
+            self.tested = {int(epoch): result for epoch, result in state["tested"].items()}
+
+    def on_epoch_end(self, epoch: int, logs=None) -> None:
+        changed = float(logs[self.monitor]) < self.best
+        if changed:
+            self.best, self.best_epoch = float(logs[self.monitor]), epoch + 1
+            self.best_weights = self.model.get_weights()
+        if epoch + 1 in self.checkpoints:
+            current = self.model.get_weights()
+            self.model.set_weights(self.best_weights)
+            self.tested[epoch + 1] = {"test": self.evaluate(self.model), "best": self.best,
+                                      "best_epoch": self.best_epoch}
+            self.model.set_weights(current)
+            changed = True
+        if changed and self.path is not None:
+            state = {"n_weights": len(self.best_weights), "best": self.best,
+                     "best_epoch": self.best_epoch, "tested": self.tested}
+            partial = self.path + ".partial.npz"
+            np.savez(partial, state=np.array(json.dumps(state)),
+                     **{f"w{i}": w for i, w in enumerate(self.best_weights)})
+            os.replace(partial, self.path)  # never a half-written state
+
+    def on_train_end(self, logs=None) -> None:
+        if self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
+
+
 def _resume_state(backup_dir: str, config: dict) -> list[dict]:
     """History rows of an interrupted run with this configuration (a backup of another
     configuration is deleted, so that it is never restored into a different run)."""
@@ -209,13 +265,16 @@ def train(name: str, build_model: Callable[[], keras.Model], x: np.ndarray,
           validation_data: tuple | None = None, num_classes: int = 10,
           cutmix: keras.layers.Layer | None = None, seed: int = 0,
           jit_compile: bool | str = "auto", run_eagerly: bool = False, resume: bool = True,
-          train_missing: bool = True, verbose: int = 0) -> tuple[dict, dict]:
+          train_missing: bool = True, best_weights: BestWeights | None = None,
+          verbose: int = 0) -> tuple[dict, dict]:
     """Trains ``build_model()`` (or loads the finished run ``name`` with this ``config``).
 
     ``summarize(history, model)`` turns the finished run into the summary stored beside its
     history (the trained model is there to evaluate). Returns ``(history, summary)``: history
     maps column names (epoch, step, lr, seconds and the logged metrics) to per-period lists.
     With ``train_missing=False`` an unfinished run is not trained: ``({}, {"not_run": True})``.
+    With ``best_weights`` the model is summarized with its best epoch's weights (kept in the
+    run's backup, so a resume keeps them).
     """
     finished = results.load_finished(name, config)
     if finished is not None:
@@ -237,6 +296,9 @@ def train(name: str, build_model: Callable[[], keras.Model], x: np.ndarray,
                             rows)
     # The tracker writes its row before BackupAndRestore saves the period it belongs to.
     extra = [keras.callbacks.BackupAndRestore(backup_dir)] if resume else []
+    if best_weights is not None:
+        best_weights.path = os.path.join(backup_dir, "best.npz") if resume else None
+        extra.insert(0, best_weights)  # its state is saved before the period's backup
     model.fit(batches, epochs=plan.epochs, validation_data=validation_data,
               validation_batch_size=max(plan.batch_size, 256), verbose=verbose, shuffle=False,
               callbacks=[*callbacks, keras.callbacks.TerminateOnNaN(), tracker, *extra])
@@ -341,5 +403,5 @@ def run_methods(methods: list[Method], build_body: Callable[[tuple], keras.Model
     return runs
 
 
-__all__ = ["Augmentation", "Batches", "Method", "NO_AUGMENTATION", "PeriodTracker", "Plan",
-           "accuracy_summary", "classifier", "run_methods", "train", "train_classifier"]
+__all__ = ["Augmentation", "Batches", "BestWeights", "Method", "NO_AUGMENTATION", "PeriodTracker",
+           "Plan", "accuracy_summary", "classifier", "run_methods", "train", "train_classifier"]

@@ -5,7 +5,6 @@ import os
 import re
 import sys
 
-import numpy as np
 import pytest
 
 EXAMPLES = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, "examples")
@@ -75,29 +74,3 @@ def test_exp6_cosine_only_shares_the_budget_runs(exp6, tmp_path, capsys):
     assert fixed["tested_at"]["4"]["best_val_nll"] == fixed["best_val_nll"]
     assert fixed["tested_at"]["4"]["test_nll"] == fixed["test_nll"]
 
-
-def test_best_weights_survive_a_resume_and_are_tested_at_checkpoints(exp6, tmp_path):
-    keras = pytest.importorskip("keras")
-    x = np.linspace(-1, 1, 64, dtype="float32").reshape(-1, 1)
-    y = 3 * x
-    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
-    model.compile(keras.optimizers.SGD(0.1), "mse")
-    path = str(tmp_path / "best.npz")
-
-    def evaluate(m):
-        return float(m.evaluate(x, y, verbose=0))
-
-    best = exp6.BestWeights(path, checkpoints=(1, 3), evaluate=evaluate)
-    model.fit(x, y, epochs=3, validation_data=(x, y), callbacks=[best], verbose=0)
-    assert sorted(best.tested) == [1, 3] and best.best_epoch == 3  # a convex fit improves
-    np.testing.assert_array_equal(model.get_weights()[0], best.best_weights[0])
-    assert best.tested[3]["best_val_nll"] == best.best
-
-    # A resumed run (a new callback over the same file) starts from the stored best: an
-    # epoch worse than it (here: weights set far off) is not taken as the best.
-    model.set_weights([np.full_like(w, 50.0) for w in model.get_weights()])
-    resumed = exp6.BestWeights(path)
-    model.fit(x, y, epochs=4, initial_epoch=3, validation_data=(x, y), callbacks=[resumed],
-              verbose=0)
-    assert resumed.best_epoch == 3 and resumed.tested == best.tested
-    np.testing.assert_array_equal(model.get_weights()[0], best.best_weights[0])

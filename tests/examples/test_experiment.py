@@ -6,7 +6,7 @@ import os
 from _harness import claims, models
 from _harness.experiment import Experiment, Scale, format_mean_std, per_seed
 from _harness.results import ResultsDir
-from _harness.training import Batches, Method, Plan, train
+from _harness.training import Batches, BestWeights, Method, Plan, train
 
 import keras
 import numpy as np
@@ -152,6 +152,63 @@ def test_interrupted_run_resumes_where_it_stopped(tmp_path, capsys):
     for resumed, uninterrupted in zip(summary["weights"], reference, strict=True):
         np.testing.assert_allclose(resumed, uninterrupted, rtol=1e-4, atol=1e-6)
     assert not os.path.exists(tmp_path / "b" / "runs" / "cut.backup")
+
+
+class _Spoil(keras.callbacks.Callback):
+    """Sets every weight far off at the start of each epoch: no later epoch can be the best."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.model.set_weights([np.full_like(w, 50.0) for w in self.model.get_weights()])
+
+
+def test_best_weights_survive_a_resume_and_are_tested_at_checkpoints(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (64, 4, 4, 1)).astype("uint8")
+    y = rng.integers(0, 10, 64)
+    validation = (x.astype("float32"), np.eye(10, dtype="float32")[y])
+    tested = []
+
+    def evaluate(model):
+        tested.append(float(model.evaluate(*validation, verbose=0)))
+        return tested[-1]
+
+    def go(callbacks=()):
+        best = BestWeights("val_loss", checkpoints=(1, 4), evaluate=evaluate)
+        history, summary = train(
+            "best", lambda: keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Rescaling(
+                1 / 255), _mlp((4, 4, 1))]), x, y, Plan(4, 4, 16), out, {"name": "mlp"},
+            optimizer=lambda: keras.optimizers.Adam(1e-2),
+            summarize=lambda history, model: {
+                "weights": [w.tolist() for w in model.get_weights()]},
+            loss=keras.losses.CategoricalCrossentropy(from_logits=True),
+            validation_data=validation, callbacks=callbacks,
+            best_weights=best, seed=3, run_eagerly=True)
+        return history, summary, best
+
+    out = ResultsDir(str(tmp_path), "a")
+    with pytest.raises(KeyboardInterrupt):
+        go([_Interrupt()])
+    with np.load(tmp_path / "a" / "runs" / "best.backup" / "best.npz") as stored:
+        state = json.loads(str(stored["state"]))
+        before = [stored[f"w{i}"] for i in range(state["n_weights"])]
+    # The interruption came at the end of epoch 2, before its state was saved.
+    assert state["best_epoch"] == 1 and list(state["tested"]) == ["1"]
+    assert state["tested"]["1"]["test"] == tested[0]
+
+    # Resumed with every later epoch spoiled: the best weights from before the interruption
+    # are the ones tested at epoch 4 and the ones the run ends with.
+    history, summary, best = go([_Spoil()])
+    assert "resuming after period 1 of 4" in capsys.readouterr().out
+    assert min(history["val_loss"][1:]) > state["best"] == best.best
+    assert best.best_epoch == state["best_epoch"] and sorted(best.tested) == [1, 4]
+    assert best.tested[4] == {"test": tested[-1], "best": state["best"],
+                              "best_epoch": state["best_epoch"]}
+    assert best.tested[4]["test"] == pytest.approx(state["best"], rel=1e-5)
+    for ended, stored in zip(summary["weights"], before, strict=True):
+        np.testing.assert_array_equal(np.array(ended, dtype=stored.dtype), stored)
+    assert not os.path.exists(tmp_path / "a" / "runs" / "best.backup")
+    with pytest.raises(ValueError, match="checkpoints \\[4\\] need an evaluate function"):
+        BestWeights(checkpoints=(4,))
 
 
 def test_a_backup_of_another_configuration_is_not_restored(tmp_path, capsys):
