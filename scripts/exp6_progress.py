@@ -68,8 +68,15 @@ def collect(live: pathlib.Path, records: pathlib.Path) -> None:
         epochs = len(json.loads(history.read_text())) if history.exists() else None
         progress.mkdir(exist_ok=True)
         name = best.parent.name.removesuffix(".backup")
+        # The harness's BestWeights names a test "test" and "best"; the records, as
+        # exp6 writes them: "test_nll" and "best_val_nll" (state files before the harness
+        # took BestWeights over already used those).
+        tested = {budget: {"test_nll": r.get("test", r.get("test_nll")),
+                           "best_val_nll": r.get("best", r.get("best_val_nll")),
+                           "best_epoch": r["best_epoch"]}
+                  for budget, r in state["tested"].items()}
         (progress / f"{name}.json").write_text(json.dumps(
-            {"epochs_done": epochs, "tested_at": state["tested"]}, indent=1))
+            {"epochs_done": epochs, "tested_at": tested}, indent=1))
 
 
 def load_trials(records: pathlib.Path) -> list[dict]:
