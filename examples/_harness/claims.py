@@ -9,7 +9,10 @@ by ``Experiment.write``) and returns our numbers and a verdict:
   of the per-seed paired differences (every method of a seed shares initial weights and data
   order, so the paired difference is the comparison's own noise);
 - **did not hold**: the gap points the other way, by more than two standard deviations;
-- **inconclusive**: the gap is within two standard deviations, or only one seed ran;
+- **inconclusive**: the gap is within two standard deviations, or only one seed ran, or the
+  gap is close (under ``CLOSE_GAP`` points) and fewer than 3 seeds ran: two seeds give a
+  standard deviation with one degree of freedom, too weak to separate methods about a point
+  apart (the campaign's rule: at least 3 seeds wherever two methods are within about 1 point);
 - **not run**: the experiment's results are not there (yet).
 
 "At least as good" claims (triangular2 *reaches* the fixed rate's accuracy) hold unless ours is
@@ -29,6 +32,7 @@ import numpy as np
 
 HELD, NOT_HELD, INCONCLUSIVE, NOT_RUN = "held", "did not hold", "inconclusive", "not run"
 CHANCE = 10.0  # accuracy % that a diverged run is counted as (ten classes)
+CLOSE_GAP = 1.5  # points: "within about 1 point", where a verdict needs at least 3 seeds
 
 SOURCES = {
     "000": "000 warm-up AdaBound (Namiki & Yamaguchi)",
@@ -98,6 +102,8 @@ def compare(a: Sequence[float | None], b: Sequence[float | None], label_a: str, 
             + (f" (2 sd {2 * sd:.2f}, {n} seeds)" if n > 1 else " (1 seed)"))
     if n < 2:
         return Verdict(ours, INCONCLUSIVE)
+    if n < 3 and abs(xs.mean() - ys.mean()) < CLOSE_GAP:
+        return Verdict(f"{ours}; a gap under {CLOSE_GAP:g} points needs 3 seeds", INCONCLUSIVE)
     if at_least:
         return Verdict(ours, NOT_HELD if gap < -2 * sd else HELD)
     if abs(gap) <= 2 * sd:

@@ -233,6 +233,11 @@ def test_verdicts_on_hand_checkable_numbers():
     # differences -2, -2.5, -1.5: mean -2, sd 0.5 -> 2 sd = 1 < 2
     assert claims.compare([88, 88.5, 89.5], [90, 91, 91], "a", "b").verdict == claims.NOT_HELD
     assert claims.compare([91.0], [90.0], "a", "b").verdict == claims.INCONCLUSIVE  # one seed
+    # Two seeds agreeing on a 1-point gap (sd 0.05) are not enough; on a 6-point gap they are.
+    close = claims.compare([85.0, 86.3], [86.0, 87.2], "a", "b")
+    assert close.verdict == claims.INCONCLUSIVE and "needs 3 seeds" in close.ours
+    assert claims.compare([80.0, 81.3], [86.0, 87.2], "a", "b").verdict == claims.NOT_HELD
+    assert claims.compare([87.0, 88.3], [86.0, 87.2], "a", "b").verdict == claims.INCONCLUSIVE
     assert claims.compare([None], [90.0], "a", "b").verdict == claims.NOT_RUN
     # "at least": -0.5 within noise holds; -2 with sd 0.5 does not
     assert claims.compare([89.5, 90.5, 89.5], [90, 90, 90], "a", "b",
