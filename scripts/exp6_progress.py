@@ -4,8 +4,8 @@ The full search (issue 16) runs over many sittings. With ``--from`` this first c
 running script has finished into the committed records directory: the trial records, the
 exploitation's progress (its history, read from the explorer's resumable ``exploit/state.npz``,
 without the weights) and the finished budget runs (``runs/*.json`` and their per-epoch CSVs).
-It then replaces the status paragraph and tables between the "## The paper's setting" heading's
-protocol paragraph and "## Our runs" with what the records hold.
+It then replaces the status paragraph and tables after the "## The paper's setting" heading's
+protocol paragraph, up to the next heading, with what the records hold.
 
     python scripts/exp6_progress.py --from /work/runs/exp6/exp6_lr_explorer_vae \\
         docs/runs/exp6_full docs/results_exp6.md
@@ -176,6 +176,10 @@ def section_body(records: pathlib.Path) -> str:
     if not exploitation:
         stage = ("exploitation, the budget table and the verdict on \"the explorer reaches "
                  "NLL <= 235\" are not run yet")
+    elif all(f"cosine {b}" in runs for b in BUDGETS) and all(
+            tested_at(records, runs, prefix)[1].keys() >= set(BUDGETS)
+            for prefix in ("fixed 0.0003 ", "explorer rate ")):
+        stage = "the search, the exploitation and the budget runs have finished (verdict below)"
     else:
         done = ("exploitation has too" if "explorer exploitation" in runs
                 else "exploitation is under way")
@@ -200,8 +204,8 @@ def section_body(records: pathlib.Path) -> str:
 def rewrite(page: str, body: str) -> str:
     """``page`` with the old status paragraph and tables replaced by ``body``."""
     start = page.index(HEADING)
-    end = page.index(NEXT_HEADING, start)
-    status = page.index(STATUS_START, start, end)
+    status = page.index(STATUS_START, start, page.index(NEXT_HEADING, start))
+    end = page.index("\n#", status) + 1  # up to the next heading (a verdict's survives)
     return page[:status] + body + "\n" + page[end:]
 
 
