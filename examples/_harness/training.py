@@ -23,7 +23,9 @@ What makes the comparisons fair and the campaigns long-lived:
   networks apply unchanged and the crop/TrivialAugment geometry is CIFAR's; one channel works.
 - **Resume.** ``keras.callbacks.BackupAndRestore`` writes the weights and optimizer state after
   every period to ``runs/<run>.backup``; a rerun after an interruption continues from the last
-  finished period (the history so far is kept beside the backup), not from scratch.
+  finished period (the history so far is kept beside the backup), not from scratch. A
+  ``BestWeights`` given to ``train`` keeps the best epoch's weights there too, so the run ends
+  with (and is summarized on) its best epoch even when that came before an interruption.
 """
 
 from __future__ import annotations
