@@ -90,7 +90,8 @@ def _parser(experiment: Experiment):
                         "first), from the initial weights of a search already started in the "
                         "same results directory, and write no table: a second process can take "
                         "them while the first trains the search and the constant rates (about "
-                        "as many epochs); the full command then loads them")
+                        "as many epochs); the full command then loads them (and waits for one "
+                        "still training)")
     return p
 
 
@@ -190,7 +191,7 @@ def _cosine_only(explorer, budgets, s, data, out, jit, seed) -> str:
     initial_weights = _initial_weights(explorer)
     done = []
     # Longest first: the full command takes the budgets in rising order after its constant
-    # rates, so the two meet, if at all, at the shortest run.
+    # rates; where the two meet, the one that comes second waits for the run and loads it.
     for budget in sorted(budgets, reverse=True):
         cosine = _cosine(budget, s, data, initial_weights, out, jit, seed)
         done.append(f"cosine {budget}: {cosine[1]['test_nll']:.2f}")

@@ -69,10 +69,8 @@ def collect(live: pathlib.Path, records: pathlib.Path) -> None:
         progress.mkdir(exist_ok=True)
         name = best.parent.name.removesuffix(".backup")
         # The harness's BestWeights names a test "test" and "best"; the records, as
-        # exp6 writes them: "test_nll" and "best_val_nll" (state files before the harness
-        # took BestWeights over already used those).
-        tested = {budget: {"test_nll": r.get("test", r.get("test_nll")),
-                           "best_val_nll": r.get("best", r.get("best_val_nll")),
+        # exp6 writes them: "test_nll" and "best_val_nll".
+        tested = {budget: {"test_nll": r["test"], "best_val_nll": r["best"],
                            "best_epoch": r["best_epoch"]}
                   for budget, r in state["tested"].items()}
         (progress / f"{name}.json").write_text(json.dumps(

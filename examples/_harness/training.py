@@ -30,6 +30,7 @@ What makes the comparisons fair and the campaigns long-lived:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -259,6 +260,28 @@ def _resume_state(backup_dir: str, config: dict) -> list[dict]:
         return json.load(stream)[:done]
 
 
+@contextlib.contextmanager
+def _exclusive(lock_path: str, name: str):
+    """Holds the run's lock file while it trains: a second process given the same run waits for
+    the first and then loads its result, instead of training into the same backup (two
+    experiment-6 processes did, and one crashed on the backup's HDF5 file lock)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks; keep one process per results directory
+        yield
+        return
+    with open(lock_path, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"  {name}: another process is training it; waiting for it to finish")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def train(name: str, build_model: Callable[[], keras.Model], x: np.ndarray,
           y: np.ndarray | None, plan: Plan, results: ResultsDir, config: dict, *,
           optimizer: Callable[[], keras.optimizers.Optimizer],
@@ -278,39 +301,42 @@ def train(name: str, build_model: Callable[[], keras.Model], x: np.ndarray,
     With ``best_weights`` the model is summarized with its best epoch's weights (kept in the
     run's backup, so a resume keeps them).
     """
-    finished = results.load_finished(name, config)
-    if finished is not None:
-        print(f"  {name}: finished earlier, loaded from {results.runs_path}")
-        return finished
-    if not train_missing:
-        print(f"  {name}: not run")
-        return {}, {"not_run": True}
-    backup_dir = os.path.join(results.runs_path, slug(name) + ".backup")
-    rows = _resume_state(backup_dir, config) if resume else []
-    if rows:
-        print(f"  {name}: resuming after period {len(rows)} of {plan.epochs}")
-    keras.utils.set_random_seed(seed)  # same initial weights for every method of a seed
-    model = build_model()
-    model.compile(optimizer=optimizer(), loss=loss, metrics=list(metrics),
-                  jit_compile=jit_compile, run_eagerly=run_eagerly)
-    batches = Batches(x, y, plan.batch_size, plan.steps_per_epoch, seed, num_classes, cutmix)
-    tracker = PeriodTracker(batches, os.path.join(backup_dir, "history.json") if resume else None,
-                            rows)
-    # The tracker writes its row before BackupAndRestore saves the period it belongs to.
-    extra = [keras.callbacks.BackupAndRestore(backup_dir)] if resume else []
-    if best_weights is not None:
-        best_weights.path = os.path.join(backup_dir, "best.npz") if resume else None
-        extra.insert(0, best_weights)  # its state is saved before the period's backup
-    model.fit(batches, epochs=plan.epochs, validation_data=validation_data,
-              validation_batch_size=max(plan.batch_size, 256), verbose=verbose, shuffle=False,
-              callbacks=[*callbacks, keras.callbacks.TerminateOnNaN(), tracker, *extra])
-    if os.path.isdir(backup_dir):
-        shutil.rmtree(backup_dir)
-    history = {key: [row.get(key, float("nan")) for row in tracker.rows]
-               for key in tracker.rows[0]} if tracker.rows else {"epoch": []}
-    summary = {**summarize(history, model), **where_ran()}
-    results.save_run(name, config, history, summary)
-    return history, summary
+    lock = os.path.join(results.runs_path, slug(name) + ".lock")
+    with _exclusive(lock, name) if train_missing else contextlib.nullcontext():
+        # Checked under the lock: another process may have just finished this run.
+        finished = results.load_finished(name, config)
+        if finished is not None:
+            print(f"  {name}: finished earlier, loaded from {results.runs_path}")
+            return finished
+        if not train_missing:
+            print(f"  {name}: not run")
+            return {}, {"not_run": True}
+        backup_dir = os.path.join(results.runs_path, slug(name) + ".backup")
+        rows = _resume_state(backup_dir, config) if resume else []
+        if rows:
+            print(f"  {name}: resuming after period {len(rows)} of {plan.epochs}")
+        keras.utils.set_random_seed(seed)  # same initial weights for every method of a seed
+        model = build_model()
+        model.compile(optimizer=optimizer(), loss=loss, metrics=list(metrics),
+                      jit_compile=jit_compile, run_eagerly=run_eagerly)
+        batches = Batches(x, y, plan.batch_size, plan.steps_per_epoch, seed, num_classes, cutmix)
+        history_path = os.path.join(backup_dir, "history.json") if resume else None
+        tracker = PeriodTracker(batches, history_path, rows)
+        # The tracker writes its row before BackupAndRestore saves the period it belongs to.
+        extra = [keras.callbacks.BackupAndRestore(backup_dir)] if resume else []
+        if best_weights is not None:
+            best_weights.path = os.path.join(backup_dir, "best.npz") if resume else None
+            extra.insert(0, best_weights)  # its state is saved before the period's backup
+        model.fit(batches, epochs=plan.epochs, validation_data=validation_data,
+                  validation_batch_size=max(plan.batch_size, 256), verbose=verbose, shuffle=False,
+                  callbacks=[*callbacks, keras.callbacks.TerminateOnNaN(), tracker, *extra])
+        if os.path.isdir(backup_dir):
+            shutil.rmtree(backup_dir)
+        history = {key: [row.get(key, float("nan")) for row in tracker.rows]
+                   for key in tracker.rows[0]} if tracker.rows else {"epoch": []}
+        summary = {**summarize(history, model), **where_ran()}
+        results.save_run(name, config, history, summary)
+        return history, summary
 
 
 def classifier(build_body: Callable[[tuple], keras.Model], input_shape: tuple,

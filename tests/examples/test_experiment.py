@@ -211,6 +211,42 @@ def test_best_weights_survive_a_resume_and_are_tested_at_checkpoints(tmp_path, c
         BestWeights(checkpoints=(4,))
 
 
+def test_a_run_another_process_is_training_is_waited_for_then_loaded(tmp_path, capsys):
+    fcntl = pytest.importorskip("fcntl")
+    import threading
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (32, 4, 4, 1)).astype("uint8")
+    y = rng.integers(0, 10, 32)
+    out = ResultsDir(str(tmp_path), "a")
+    built = []
+
+    def go():
+        def build():
+            built.append(1)
+            return keras.Sequential([keras.Input((4, 4, 1)), _mlp((4, 4, 1))])
+
+        return train("shared", build, x, y, Plan(1, 2, 16), out, {"name": "mlp"},
+                     optimizer=lambda: keras.optimizers.SGD(0.01), summarize=lambda h, m: {},
+                     loss=keras.losses.CategoricalCrossentropy(from_logits=True),
+                     run_eagerly=True)
+
+    # The "other process": holds the run's lock (a separate open file, as a process would).
+    with open(tmp_path / "a" / "runs" / "shared.lock", "a") as other:
+        fcntl.flock(other, fcntl.LOCK_EX)
+        result = []
+        waiter = threading.Thread(target=lambda: result.append(go()))
+        waiter.start()
+        waiter.join(timeout=1.0)
+        assert waiter.is_alive() and not built  # waiting, not training into the same backup
+        out.save_run("shared", {"name": "mlp"}, {"epoch": [1]}, {"by": "the other process"})
+        fcntl.flock(other, fcntl.LOCK_UN)
+    waiter.join()
+    log = capsys.readouterr().out
+    assert "another process is training it; waiting" in log and "finished earlier" in log
+    assert result[0][1]["by"] == "the other process" and not built  # loaded, not retrained
+
+
 def test_a_backup_of_another_configuration_is_not_restored(tmp_path, capsys):
     from _harness.training import _resume_state
 
