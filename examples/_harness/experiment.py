@@ -217,13 +217,18 @@ class Experiment:
                      for _, summary in by_method.values() if not summary.get("not_run")]
         seconds = sum(summary.get("seconds", 0.0) for summary in summaries)
         hardware, backend = recorded_setting(summaries)
+        # The seeds the table rests on: those with a finished run (a partial publish asks for
+        # more than have run).
+        seeds = list(self.args.seeds) if runs is None else [
+            seed for seed, by_method in runs.items()
+            if any(not summary.get("not_run") for _, summary in by_method.values())]
         return {
             "experiment": self.name, "dataset": self.args.dataset,
             "real_data": not self.args.synthetic, "scale": self.args.scale,
             "protocol": dataclasses.asdict(self.scale), "model": model,
             "train_examples": len(splits.train[1]), "test_examples": len(splits.test[1]),
             "periods": plan.epochs, "steps_per_period": plan.steps_per_epoch,
-            "batch": plan.batch_size, "seeds": list(self.args.seeds),
+            "batch": plan.batch_size, "seeds": seeds,
             "hardware": hardware, "backend": backend,
             "train_seconds": seconds, "date": results.today(), "detail": detail,
         }
@@ -272,7 +277,8 @@ def provenance_line(p: dict) -> str:
     return (f"_{label}; {p['dataset']} ({source}), {p['train_examples']} training / "
             f"{p['test_examples']} test images; {p['model']}; {p['periods']} evaluation periods of "
             f"{p['steps_per_period']} steps, batch {p['batch']}; seeds "
-            f"{', '.join(map(str, p['seeds']))}; {p['hardware']}, {p['backend']} backend; "
+            f"{', '.join(map(str, p['seeds'])) or 'none finished'}; "
+            f"{p['hardware']}, {p['backend']} backend; "
             f"training wall time {hours:.2f} h; {p['date']}"
             f"{'; ' + p['detail'] if p['detail'] else ''}._")
 

@@ -104,8 +104,9 @@ def test_plan_skips_finished_runs_and_publish_only_trains_nothing(tmp_path, caps
     assert capsys.readouterr().out.count("finished earlier, loaded") == 4
     assert again[1]["adam"][1]["final_test_accuracy"] == runs[1]["adam"][1][
         "final_test_accuracy"]
-    _, _, _, partial = run(["--seeds", "0", "2", "--publish-only"])
+    publisher, _, _, partial = run(["--seeds", "0", "2", "--publish-only"])
     assert partial[2]["sgd"] == ({}, {"not_run": True})
+    assert publisher.provenance(splits, plan, "mlp", partial)["seeds"] == [0]  # 2 never ran
     values = per_seed(partial, "sgd")
     assert values[0] == runs[0]["sgd"][1]["final_test_accuracy"] and values[1] is None
     assert format_mean_std([None, None]) == "not run"
