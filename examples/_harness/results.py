@@ -80,9 +80,13 @@ class ResultsDir:
         self.runs_path = os.path.join(self.path, "runs")
         os.makedirs(self.runs_path, exist_ok=True)
 
+    def run_file(self, run: str, suffix: str) -> str:
+        """The path of one of ``run``'s files: ``runs/<slug>.csv``, ``.json``, ``.backup``,
+        ``.lock``."""
+        return os.path.join(self.runs_path, slug(run) + suffix)
+
     def _run_files(self, run: str) -> tuple[str, str]:
-        base = os.path.join(self.runs_path, slug(run))
-        return base + ".csv", base + ".json"
+        return self.run_file(run, ".csv"), self.run_file(run, ".json")
 
     def load_finished(self, run: str, config: dict) -> tuple[dict, dict] | None:
         """(history, summary) of a finished run with this exact config, else None."""

@@ -40,7 +40,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
 from _harness.data import Splits
-from _harness.results import ResultsDir, _jsonable, plot_curves, slug, where_ran
+from _harness.results import ResultsDir, _jsonable, plot_curves, where_ran
 
 import keras
 import numpy as np
@@ -301,7 +301,7 @@ def train(name: str, build_model: Callable[[], keras.Model], x: np.ndarray,
     With ``best_weights`` the model is summarized with its best epoch's weights (kept in the
     run's backup, so a resume keeps them).
     """
-    lock = os.path.join(results.runs_path, slug(name) + ".lock")
+    lock = results.run_file(name, ".lock")
     with _exclusive(lock, name) if train_missing else contextlib.nullcontext():
         # Checked under the lock: another process may have just finished this run.
         finished = results.load_finished(name, config)
@@ -311,7 +311,7 @@ def train(name: str, build_model: Callable[[], keras.Model], x: np.ndarray,
         if not train_missing:
             print(f"  {name}: not run")
             return {}, {"not_run": True}
-        backup_dir = os.path.join(results.runs_path, slug(name) + ".backup")
+        backup_dir = results.run_file(name, ".backup")
         rows = _resume_state(backup_dir, config) if resume else []
         if rows:
             print(f"  {name}: resuming after period {len(rows)} of {plan.epochs}")
