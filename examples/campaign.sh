@@ -69,16 +69,17 @@ step() {  # step "description" script [arguments...]
 key1=(AdaBound w10AdaBound w20AdaBound RAdam)
 key7=(fixed triangular2 exp_range decay exp)
 # 1. The cheapest complete claims first (experiment 1's key methods, three seeds), then two
-#    seeds of the claims with the largest expected gaps, then their third seed.
+#    seeds of the claims with the largest expected gaps, then one seed of experiment 3 (the only
+#    experiment with no number yet), then the third seeds.
 step "exp1 key methods seeds 0 1 2" exp1_warmup_adabound --seeds 0 1 2 --methods "${key1[@]}"
 step "exp2 seeds 0 1" exp2_robust_ablation --seeds 0 1
 step "exp7 table 2 seeds 0 1" exp7_cyclical_caffe --seeds 0 1 --methods "${key7[@]}"
+step "exp3 seed 0" exp3_robust_optimizers --seeds 0
 step "exp2 seed 2" exp2_robust_ablation --seeds 2
 step "exp7 table 2 seed 2" exp7_cyclical_caffe --seeds 2 --methods "${key7[@]}"
 # 2. The optimizer comparison and the grid.
-step "exp3 seeds 0 1" exp3_robust_optimizers --seeds 0 1
+step "exp3 seeds 1 2" exp3_robust_optimizers --seeds 1 2
 step "exp4 3 x 3 grid" exp4_robust_grid
-step "exp3 seed 2" exp3_robust_optimizers --seeds 2
 # 3. The rest: the longer warm-ups and CLR with other optimizers (table 3).
 step "exp1 all methods" exp1_warmup_adabound
 step "exp7 all methods" exp7_cyclical_caffe
