@@ -4,6 +4,7 @@
 #
 #   examples/campaign.sh /work/runs/exp10            # run (or resume) everything
 #   COMMIT=1 examples/campaign.sh /work/runs/exp10   # also commit docs/ after every step
+#   DRY_RUN=1 examples/campaign.sh /work/runs/exp10  # only list the steps' commands
 #
 # Every step is one experiment script on some seeds and methods (see each script's docstring
 # for its reduced protocol). Finished runs are skipped and an interrupted run resumes from its
@@ -61,6 +62,11 @@ step() {  # step "description" script [arguments...]
     local what=$1 script=$2 backend
     shift 2
     backend=${KERAS_BACKEND:-jax}
+    if [ -n "${DRY_RUN:-}" ]; then  # list the steps, shell-quoted, without running them
+        printf '%q ' "$script" "$@"
+        echo
+        return
+    fi
     echo "== $(date -u +%H:%M) $what ($backend)"
     KERAS_BACKEND=$backend nice -n "$nice" "$python" "examples/$script.py" "${common[@]}" "$@"
     publish "$what"
@@ -68,6 +74,8 @@ step() {  # step "description" script [arguments...]
 
 key1=(AdaBound w10AdaBound w20AdaBound RAdam)
 key7=(fixed triangular2 exp_range decay exp)
+table3=("Nesterov fixed" "Nesterov triangular" "Adam fixed" "Adam triangular"  # with a claim
+        "AdaGrad fixed" "AdaGrad triangular" "AdaDelta fixed" "AdaDelta triangular")
 # 1. The cheapest complete claims first (experiment 1's key methods, three seeds), then two
 #    seeds of the claims with the largest expected gaps, then one seed of experiment 3 (the only
 #    experiment with no number yet), then the third seeds.
@@ -77,10 +85,11 @@ step "exp7 table 2 seeds 0 1" exp7_cyclical_caffe --seeds 0 1 --methods "${key7[
 step "exp3 seed 0" exp3_robust_optimizers --seeds 0
 step "exp2 seed 2" exp2_robust_ablation --seeds 2
 step "exp7 table 2 seed 2" exp7_cyclical_caffe --seeds 2 --methods "${key7[@]}"
+step "exp7 table 3 seeds 0 1 2" exp7_cyclical_caffe --seeds 0 1 2 --methods "${table3[@]}"
 # 2. The optimizer comparison and the grid.
 step "exp3 seeds 1 2" exp3_robust_optimizers --seeds 1 2
 step "exp4 3 x 3 grid" exp4_robust_grid
 # 3. The rest: the longer warm-ups and CLR with other optimizers (table 3).
 step "exp1 all methods" exp1_warmup_adabound
 step "exp7 all methods" exp7_cyclical_caffe
-echo "== $(date -u +%H:%M) campaign finished"
+[ -n "${DRY_RUN:-}" ] || echo "== $(date -u +%H:%M) campaign finished"

@@ -1,0 +1,62 @@
+"""examples/campaign.sh names real scripts, methods and seeds.
+
+The campaign runs for days under ``set -e``: a misspelt method name in a late step stops it
+there (the script raises ValueError), hours after it was started. Its dry run lists every step's
+command; each is checked against the script's own methods and its reduced scale's seeds.
+"""
+
+import importlib
+import inspect
+import os
+import shlex
+import subprocess
+
+import pytest
+
+from .conftest import EXAMPLES
+
+CAMPAIGN = os.path.join(EXAMPLES, "campaign.sh")
+EXPERIMENTS = {"exp1_warmup_adabound", "exp2_robust_ablation", "exp3_robust_optimizers",
+               "exp4_robust_grid", "exp7_cyclical_caffe"}  # issue 10's five
+
+
+def campaign_steps(results_dir) -> list[tuple[str, dict[str, list[str]]]]:
+    """(script, {option: values}) for every step, from the campaign's dry run."""
+    listed = subprocess.run(["bash", CAMPAIGN, str(results_dir)], check=True, text=True,
+                            capture_output=True, env={**os.environ, "DRY_RUN": "1"}).stdout
+    steps = []
+    for line in listed.splitlines():
+        script, *words = shlex.split(line)
+        options, option = {}, None
+        for word in words:
+            if word.startswith("--"):
+                option = word
+                options[option] = []
+            else:
+                options[option].append(word)
+        steps.append((script, options))
+    return steps
+
+
+def method_names(module) -> set[str]:
+    takes_factor = inspect.signature(module.methods).parameters  # exp7: methods(factor)
+    found = module.methods(module.SCALES["reduced"].factor) if takes_factor else module.methods()
+    return {m.name for m in found}
+
+
+@pytest.mark.backend_agnostic
+def test_dry_run_runs_nothing(tmp_path):
+    steps = campaign_steps(tmp_path)
+    assert steps and not os.listdir(tmp_path)
+    assert {script for script, _ in steps} == EXPERIMENTS
+
+
+@pytest.mark.backend_agnostic
+def test_every_step_names_methods_and_seeds_its_script_has(tmp_path):
+    for script, options in campaign_steps(tmp_path):
+        module = importlib.import_module(script)
+        if "--methods" in options:
+            unknown = set(options["--methods"]) - method_names(module)
+            assert not unknown, (script, unknown)
+        seeds = {int(s) for s in options.get("--seeds", [])}
+        assert seeds <= set(module.SCALES["reduced"].seeds), (script, seeds)
