@@ -23,9 +23,10 @@
 # Beside other work, pin it to one core:  taskset -c 1 examples/campaign.sh /work/runs/exp10
 #
 # Cost on one core (JAX, from the epochs above): exp1 5 minutes a run (21 runs: 1.8 h); exp2
-# about 16 minutes a run without TrivialAugment and 32 with it (2 h a seed, 6 h for 15 runs);
-# exp3, exp4 and exp7 not measured yet (their estimates from TensorFlow CPU time on a loaded
-# machine, 2026-12-02: 5, 1 and 9 CPU-hours, the first two surely low, as exp2's was 4).
+# about 16 minutes a run without TrivialAugment and 32 with it (2 h a seed, 6 h for 15 runs).
+# Measured whole runs (JAX, one core, 2026-12-03): exp3 about 9 minutes a run (2.7 h a seed of
+# 18 runs); exp4 16-24 minutes a cell (3 h for the 3 x 3 grid); exp7 9-11 minutes a run
+# (table 2: 50 minutes a seed; table 3's claimed optimizers: 85 minutes a seed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 results=${1:?usage: examples/campaign.sh RESULTS_DIR}

@@ -10,8 +10,9 @@ Protocols (the same methods and hyperparameters at every scale):
 
 - full (GPU): ResNet-56, all training images, 300 epochs, seeds 0-2.
 - reduced (default on a CPU): ResNet-20 at a quarter of the width (4-8-16 filters), a fixed
-  5,000-image training subset, the whole test set, 10 epochs, seeds 0-2 (54 runs: narrower and
-  shorter than experiment 2's so that 18 configurations x 3 seeds fit in a few CPU-hours).
+  5,000-image training subset, the whole test set, 10 epochs, seeds 0-2 (54 runs, narrower and
+  shorter than experiment 2's; measured with JAX on one core of the shared 2-core machine,
+  2026-12-03: about 9 minutes a run, 2.7 hours a seed).
 - smoke: ResNet-8 at 1/4 width, 64 images, 2 epochs (CI only).
 
     python examples/exp3_robust_optimizers.py

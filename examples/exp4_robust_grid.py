@@ -10,7 +10,8 @@ Protocols:
 - full (GPU): ResNet-34, all training images, 300 epochs, the 5 x 5 grid, seed 0.
 - reduced (default on a CPU): ResNet-34 at 1/8 width (8-16-32-64 filters), a fixed
   5,000-image training subset, 10 epochs, the 3 x 3 grid lr {1e-1, 1e-2, 1e-3} x
-  weight decay {1e-2, 1e-3, 1e-4} (every other row and column of the paper's), seed 0.
+  weight decay {1e-2, 1e-3, 1e-4} (every other row and column of the paper's), seed 0
+  (measured with JAX on one core of the shared 2-core machine: 16-24 minutes a run).
 - smoke: ResNet-8 at 1/4 width, 64 images, 2 epochs, the 3 x 3 grid (CI only).
 
     python examples/exp4_robust_grid.py
