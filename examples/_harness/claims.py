@@ -17,6 +17,9 @@ by ``Experiment.write``) and returns our numbers and a verdict:
 
 "At least as good" claims (triangular2 *reaches* the fixed rate's accuracy) hold unless ours is
 worse by more than two standard deviations. A diverged run counts as chance accuracy (10 %).
+"Adam diverges at lr 0.1" holds when every seed (at least 2) diverged and does not hold when
+none did. Two claims are about one run by the protocol itself (the paper's too): experiment
+4's grid (seed 0) and the LR range test; they are judged on that run.
 Nothing here is estimated or copied: a row without results says "not run".
 """
 
@@ -167,6 +170,8 @@ def _adam_diverges(summary: dict) -> Verdict:
     accuracy = [r["final_test_accuracy"] for r in runs if not r.get("diverged")]
     ours = f"diverged in {diverged} of {len(runs)} seeds" + (
         f"; final accuracy {_stats(accuracy)} where it trained" if accuracy else "")
+    if len(runs) < 2:  # as for every comparison: one seed decides nothing
+        return Verdict(ours, INCONCLUSIVE)
     if diverged == len(runs):
         return Verdict(ours, HELD)
     return Verdict(ours, NOT_HELD if diverged == 0 else INCONCLUSIVE)

@@ -294,6 +294,18 @@ def _summary(runs: dict, **extra) -> dict:
     return {"title": "t", "provenance": {"scale": "reduced"}, "runs": by_seed, **extra}
 
 
+@pytest.mark.backend_agnostic
+def test_adam_divergence_needs_two_seeds_for_a_verdict():
+    def verdict(per_seed):
+        return claims._adam_diverges(_summary({"Adam lr=0.1": per_seed})).verdict
+
+    assert verdict([57.1]) == claims.INCONCLUSIVE  # one seed that trained
+    assert verdict([None]) == claims.INCONCLUSIVE  # one seed that diverged
+    assert verdict([57.1, 60.0]) == claims.NOT_HELD
+    assert verdict([None, None]) == claims.HELD
+    assert verdict([None, 60.0, None]) == claims.INCONCLUSIVE
+
+
 def _write(root, folder, summary):
     os.makedirs(root / folder, exist_ok=True)
     (root / folder / "summary.json").write_text(json.dumps(summary))
