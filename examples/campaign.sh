@@ -90,7 +90,7 @@ step "exp7 table 3 seeds 0 1 2" exp7_cyclical_caffe --seeds 0 1 2 --methods "${t
 # 2. The optimizer comparison and the grid.
 step "exp3 seeds 1 2" exp3_robust_optimizers --seeds 1 2
 step "exp4 3 x 3 grid" exp4_robust_grid
-# 3. The rest: the longer warm-ups and CLR with other optimizers (table 3).
+# 3. The rest: the longer warm-ups and table 3's RMSprop (no claim of its own).
 step "exp1 all methods" exp1_warmup_adabound
 step "exp7 all methods" exp7_cyclical_caffe
 [ -n "${DRY_RUN:-}" ] || echo "== $(date -u +%H:%M) campaign finished"
