@@ -11,7 +11,9 @@
 # last finished epoch (BackupAndRestore), so killing and restarting this script loses at most
 # one epoch. After every step the tables and the claims table of docs/results.md are rebuilt
 # from what has finished (publish_results.py), and the small result files (table.md,
-# summary.json, PNGs, per-run CSV/JSON) are copied to docs/runs/exp10/.
+# summary.json, PNGs, per-run CSV/JSON) are copied to docs/runs/exp10/. On a new checkout or
+# machine, where RESULTS_DIR is gone, the finished runs are first copied back from there, so
+# only the runs that were in progress start again.
 #
 # PYTHON (default: python) runs the scripts; NICE (default 10) is their niceness. On a CPU the
 # scripts run on JAX unless KERAS_BACKEND says otherwise: measured 2026-12-03 on one pinned core
@@ -36,6 +38,12 @@ archive=docs/runs/exp10
 common=(--reduced --dataset fashion_mnist --results-dir "$results")
 scripts=(exp1_warmup_adabound exp2_robust_ablation exp3_robust_optimizers exp4_robust_grid
          exp7_cyclical_caffe)
+
+restore() {  # finished runs of an earlier machine, from the archive; never overwrites
+    [ -d "$archive" ] || return 0
+    mkdir -p "$results"
+    cp -rn "$archive"/. "$results"/ || true  # coreutils 9.2 exits 1 when -n skips a file
+}
 
 publish() {
     local script folder
@@ -73,6 +81,7 @@ step() {  # step "description" script [arguments...]
     publish "$what"
 }
 
+[ -n "${DRY_RUN:-}" ] || restore
 key1=(AdaBound w10AdaBound w20AdaBound RAdam)
 key7=(fixed triangular2 exp_range decay exp)
 # Experiment 3's claims need only these runs (NAG's loss at a small rate, Adam at 0.1, AdamW /
