@@ -62,8 +62,7 @@ def main(argv: list[str] | None = None) -> str:
     return experiment.write(
         f"Experiment 3: table 2, optimizers x learning rates ({experiment.args.dataset})",
         [("Test accuracy % (paper: ResNet-56 on CIFAR-10, 300 epochs; ours: mean ± std over "
-          "the seeds that ran, a single number for one seed; RAdaBeliefW is the document's "
-          "proposal)",
+          "seeds; RAdaBeliefW is the document's proposal)",
           results.markdown_table(header, rows))],
         experiment.provenance(splits, plan, model, runs, "whole recipe"), runs)
 

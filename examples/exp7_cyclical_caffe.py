@@ -188,8 +188,7 @@ def main(argv: list[str] | None = None) -> str:
           results.markdown_table(["policy", "paper iterations", "paper %",
                                   f"ours % at that iteration x{f:g}",
                                   f"ours % at {plan.total_steps}"], table2)),
-         ("Table 3: optimizers, fixed vs triangular; ours: mean ± std over the seeds that "
-          "ran (a single number: one seed)", results.markdown_table(
+         ("Table 3: optimizers, fixed vs triangular", results.markdown_table(
              ["optimizer", "base - max lr", "policy", "paper iterations", "paper %",
               f"ours % at that iteration x{f:g}"], table3)),
          ("LR range test", range_line)],

@@ -277,7 +277,9 @@ def provenance_line(p: dict) -> str:
     return (f"_{label}; {p['dataset']} ({source}), {p['train_examples']} training / "
             f"{p['test_examples']} test images; {p['model']}; {p['periods']} evaluation periods of "
             f"{p['steps_per_period']} steps, batch {p['batch']}; seeds "
-            f"{', '.join(map(str, p['seeds'])) or 'none finished'}; "
+            f"{', '.join(map(str, p['seeds'])) or 'none finished'}"
+            # A cell is a mean over the seeds its method finished: mid-campaign, some have fewer.
+            f"{' (a cell without ± is one seed)' if len(p['seeds']) > 1 else ''}; "
             f"{p['hardware']}, {p['backend']} backend; "
             f"training wall time {hours:.2f} h; {p['date']}"
             f"{'; ' + p['detail'] if p['detail'] else ''}._")
