@@ -3,17 +3,19 @@
 # niced, resumable, ordered so that the most informative claims are decided first.
 #
 #   examples/campaign.sh /work/runs/exp10            # run (or resume) everything
-#   COMMIT=1 examples/campaign.sh /work/runs/exp10   # also commit docs/ after every step
+#   COMMIT=1 examples/campaign.sh /work/runs/exp10   # also commit docs/ after every run
 #   DRY_RUN=1 examples/campaign.sh /work/runs/exp10  # only list the steps' commands
 #
 # Every step is one experiment script on some seeds and methods (see each script's docstring
-# for its reduced protocol). Finished runs are skipped and an interrupted run resumes from its
-# last finished epoch (BackupAndRestore), so killing and restarting this script loses at most
-# one epoch. After every step the tables and the claims table of docs/results.md are rebuilt
-# from what has finished (publish_results.py), and the small result files (table.md,
-# summary.json, PNGs, per-run CSV/JSON) are copied to docs/runs/exp10/. On a new checkout or
-# machine, where RESULTS_DIR is gone, the finished runs are first copied back from there, so
-# only the runs that were in progress start again.
+# for its reduced protocol), trained one run (seed x method) at a time. Finished runs are
+# skipped and an interrupted run resumes from its last finished epoch (BackupAndRestore), so
+# killing and restarting this script loses at most one epoch. After every run that trained,
+# the script's table and the claims table of docs/results.md are rebuilt from what has
+# finished (publish_results.py), and the small result files (table.md, summary.json, PNGs,
+# per-run CSV/JSON) are copied to docs/runs/exp10/ (and committed, with COMMIT=1). On a new
+# checkout or machine, where RESULTS_DIR is gone, the finished runs are first copied back from
+# there, so only the run that was in progress starts again (a machine that is taken away loses
+# its backups and the uncommitted runs: publish every run, not every step).
 #
 # PYTHON (default: python) runs the scripts; NICE (default 10) is their niceness. On a CPU the
 # scripts run on JAX unless KERAS_BACKEND says otherwise: measured 2026-12-03 on one pinned core
@@ -45,22 +47,18 @@ restore() {  # finished runs of an earlier machine, from the archive; never over
     cp -rn "$archive"/. "$results"/ || true  # coreutils 9.2 exits 1 when -n skips a file
 }
 
-publish() {
-    local script folder
-    for script in "${scripts[@]}"; do  # tables of what has finished ("not run" elsewhere)
-        nice -n "$nice" "$python" "examples/$script.py" "${common[@]}" --publish-only \
-            > /dev/null
-    done
+publish() {  # publish "message" script: its table, the results page, the archive, a commit
+    local script=$2 folder
+    # The script's table of what has finished ("not run" elsewhere), then the page from every
+    # script's summary.json.
+    nice -n "$nice" "$python" "examples/$script.py" "${common[@]}" --publish-only > /dev/null
     "$python" examples/publish_results.py --results-dir "$results" --page docs/results.md
-    for script in "${scripts[@]}"; do
-        folder="$results/${script}_fashion_mnist"
-        [ -d "$folder" ] || continue
-        mkdir -p "$archive/$(basename "$folder")/runs"
-        cp "$folder"/*.md "$folder"/*.json "$folder"/*.png "$archive/$(basename "$folder")/" \
-            2>/dev/null || true
-        cp "$folder"/runs/*.csv "$folder"/runs/*.json "$archive/$(basename "$folder")/runs/" \
-            2>/dev/null || true
-    done
+    folder="$results/${script}_fashion_mnist"
+    mkdir -p "$archive/$(basename "$folder")/runs"
+    cp "$folder"/*.md "$folder"/*.json "$folder"/*.png "$archive/$(basename "$folder")/" \
+        2>/dev/null || true
+    cp "$folder"/runs/*.csv "$folder"/runs/*.json "$archive/$(basename "$folder")/runs/" \
+        2>/dev/null || true
     if [ -n "${COMMIT:-}" ]; then
         git add docs/results.md "$archive"
         git commit -q -m "results: $1" || true  # nothing new: nothing to commit
@@ -77,8 +75,22 @@ step() {  # step "description" script [arguments...]
         return
     fi
     echo "== $(date -u +%H:%M) $what ($backend)"
-    KERAS_BACKEND=$backend nice -n "$nice" "$python" "examples/$script.py" "${common[@]}" "$@"
-    publish "$what"
+    local planned kind seed method stamp
+    planned=$(KERAS_BACKEND=$backend "$python" "examples/$script.py" "${common[@]}" "$@" \
+              --list-runs)
+    stamp=$(mktemp)
+    while IFS=$'\t' read -r kind seed method; do
+        [ "$kind" = run ] || continue
+        touch "$stamp"
+        # The later --seeds and --methods override the step's (argparse keeps the last).
+        KERAS_BACKEND=$backend nice -n "$nice" "$python" "examples/$script.py" "${common[@]}" \
+            "$@" --seeds "$seed" --methods "$method" < /dev/null
+        # Publish only what trained now: a run finished earlier was published then.
+        if [ -n "$(find "$results" -path '*/runs/*.json' -newer "$stamp" -print -quit)" ]; then
+            publish "$what: $method seed $seed" "$script"
+        fi
+    done <<< "$planned"
+    rm -f "$stamp"
 }
 
 [ -n "${DRY_RUN:-}" ] || restore

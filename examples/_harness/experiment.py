@@ -13,7 +13,9 @@ seeds; finished runs are loaded, interrupted ones resumed), and writes the resul
 
 The default scale is ``full`` where the Keras backend sees a GPU and ``reduced`` elsewhere.
 ``--publish-only`` trains nothing: it rebuilds the table and summary from the finished runs
-(``not run`` where a run is missing).
+(``not run`` where a run is missing). ``--list-runs`` trains nothing either: it prints the plan,
+one ``run<TAB>seed<TAB>method`` line a run, and exits, so that a campaign can train and publish
+one run at a time (examples/campaign.sh).
 """
 
 from __future__ import annotations
@@ -115,6 +117,9 @@ class Experiment:
                        help="run only these methods (the table says 'not run' for the rest)")
         p.add_argument("--publish-only", action="store_true",
                        help="train nothing; rebuild the table from the finished runs")
+        p.add_argument("--list-runs", action="store_true",
+                       help="print the runs of this command (run, seed, method; tab-separated) "
+                            "and exit")
         p.add_argument("--mixed-precision", choices=["auto", "on", "off"], default="auto",
                        help="mixed_float16; auto = on at full scale when a GPU is present")
         p.add_argument("--xla", choices=["auto", "on", "off"], default="auto",
@@ -198,6 +203,10 @@ class Experiment:
                 raise ValueError(f"--methods must name methods of {self.name}: "
                                  f"{[m.name for m in methods]}; got {sorted(unknown)}")
             methods = [m for m in methods if m.name in self.args.methods]
+        if self.args.list_runs:
+            for seed in self.args.seeds:
+                print("\n".join(f"run\t{seed}\t{m.name}" for m in methods))
+            raise SystemExit(0)
         by_seed = {}
         for seed in self.args.seeds:
             seeded = [dataclasses.replace(m, name=f"{m.name} seed {seed}") for m in methods]

@@ -114,6 +114,22 @@ def test_plan_skips_finished_runs_and_publish_only_trains_nothing(tmp_path, caps
     assert not os.path.exists(tmp_path / "expT_mnist" / "runs" / "sgd_seed_2.json")
 
 
+@pytest.mark.backend_agnostic
+def test_list_runs_prints_the_plan_and_trains_nothing(tmp_path, capsys):
+    methods = [Method("sgd", lambda plan: keras.optimizers.SGD(0.05), config={"lr": 0.05}),
+               Method("adam", lambda plan: keras.optimizers.Adam(1e-3), config={"lr": 1e-3})]
+    experiment = _experiment()
+    experiment.parse(["--reduced", "--synthetic", "--results-dir", str(tmp_path), "--methods",
+                      "adam", "--list-runs"])
+    splits = experiment.load()
+    with pytest.raises(SystemExit) as exited:
+        experiment.run(methods, _mlp, splits, experiment.scale.plan(len(splits.train[1])),
+                       pad_to=None)
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.splitlines() == ["run\t0\tadam", "run\t1\tadam"]
+    assert os.listdir(tmp_path / "expT_mnist" / "runs") == []
+
+
 class _Interrupt(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if epoch == 1:
