@@ -27,7 +27,7 @@ where CIFAR-10 is in Keras' cache). No augmentation (the document names none).
 
 from __future__ import annotations
 
-from _harness import models, results
+from _harness import models, papers, results
 from _harness.experiment import Experiment, Scale, format_mean_std, per_seed
 from _harness.training import Method, Plan
 
@@ -42,9 +42,6 @@ SCALES = {
     "reduced": Scale(10_000, None, 20, 128, width=0.25, seeds=(0, 1, 2)),
     "smoke": Scale(64, 32, 2, 32, width=0.125),
 }
-# What the document says, for the table and the claims (it has curves only, no numbers).
-PAPER = {"AdaBound": "below w10, w20", "RAdam": "best", "w10AdaBound": "> AdaBound",
-         "w20AdaBound": "> AdaBound"}
 
 
 def methods() -> list[Method]:
@@ -76,7 +73,7 @@ def main(argv: list[str] | None = None) -> str:
         return models.build_plain_cnn(shape, 10, filters, dense)
 
     runs = experiment.run(methods(), body, splits, plan)
-    rows = [[name, PAPER.get(name, "curve only"),
+    rows = [[name, papers.EXP1_FIGURE2.get(name, "curve only"),
              format_mean_std(per_seed(runs, name)),
              format_mean_std(per_seed(runs, name, "best_test_accuracy"))] for name in METHODS]
     table = results.markdown_table(

@@ -24,12 +24,11 @@ TrivialAugment run there too, CutMix on the batches (``_harness/training.py``).
 
 from __future__ import annotations
 
-from _harness import results, robust
+from _harness import papers, results, robust
 from _harness.experiment import Experiment, Scale, format_mean_std, per_seed
 
 EXPERIMENT = "exp2_robust_ablation"
-PAPER = {"Baseline": 93.95, "+cosine decay": 93.99, "+TrivialAugment": 94.51,
-         "+CutMix": 95.11, "+Weight Decay off": 95.73}
+PAPER = papers.EXP2_TABLE1  # test accuracy % per step of the recipe
 SCALES = {
     "full": Scale(None, None, 300, 128, depth=56, seeds=(0, 1, 2)),
     "reduced": Scale(5_000, None, 15, 128, width=0.5, depth=20, seeds=(0, 1, 2)),

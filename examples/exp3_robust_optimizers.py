@@ -23,16 +23,12 @@ Protocols (the same methods and hyperparameters at every scale):
 
 from __future__ import annotations
 
-from _harness import results, robust
+from _harness import papers, results, robust
 from _harness.experiment import Experiment, Scale, format_mean_std, per_seed
 
 EXPERIMENT = "exp3_robust_optimizers"
-RATES = (0.1, 0.01, 0.001)
-PAPER = {  # accuracy % at lr 0.1, 0.01, 0.001; None: diverged
-    "NAG": (95.73, 92.30, 78.08), "Adam": (None, 95.06, 94.15),
-    "AdamW": (88.40, 95.66, 94.26), "RAdam": (90.97, 95.96, 94.40),
-    "AdaBelief": (92.86, 95.83, 93.71), "RAdaBeliefW": (93.69, 95.88, 93.86),
-}
+RATES = papers.EXP3_RATES
+PAPER = papers.EXP3_TABLE2  # accuracy % at each of RATES; None: diverged
 
 
 SCALES = {

@@ -21,20 +21,13 @@ Protocols:
 
 from __future__ import annotations
 
-from _harness import results, robust
+from _harness import papers, results, robust
 from _harness.experiment import Experiment, Scale, mean_std, per_seed
 
-import numpy as np
-
 EXPERIMENT = "exp4_robust_grid"
-RATES = (1e-3, 5e-3, 1e-2, 5e-2, 1e-1)
-DECAYS = (1e-4, 5e-4, 1e-3, 5e-3, 1e-2)
+RATES, DECAYS = papers.EXP4_RATES, papers.EXP4_DECAYS
 REDUCED_RATES, REDUCED_DECAYS = (1e-3, 1e-2, 1e-1), (1e-4, 1e-3, 1e-2)
-PAPER = [  # rows: RATES, columns: DECAYS
-    [96.32, 96.49, 96.40, 96.65, 96.66], [96.90, 97.00, 96.85, 97.20, 97.34],
-    [96.87, 97.20, 97.01, 97.40, 97.47], [97.04, 97.20, 97.43, 97.31, 97.27],
-    [96.94, 97.38, 97.44, 97.29, 96.73],
-]
+PAPER = papers.EXP4_TABLE3  # rows: RATES, columns: DECAYS
 SCALES = {
     "full": Scale(None, None, 300, 128, depth=34),
     "reduced": Scale(5_000, None, 10, 128, width=0.125, depth=34),
@@ -51,13 +44,9 @@ def grid(scale: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
 
 
 def grid_table(rates, decays, values: list[list]) -> str:
-    flat = np.asarray([[np.nan if v is None else v for v in row] for row in values], float)
     rows = [[f"{lr:g}", *row] for lr, row in zip(rates, values, strict=True)]
     table = results.markdown_table(["η \\ λ", *(f"{wd:g}" for wd in decays)], rows)
-    if np.isnan(flat).all():
-        return f"{table}\n\nnot run"
-    return (f"{table}\n\nmean {np.nanmean(flat):.2f}, variance {np.nanvar(flat):.2f}, "
-            f"max - min {np.nanmax(flat) - np.nanmin(flat):.2f}")
+    return f"{table}\n\n{results.grid_statistics(values)}"
 
 
 def paper_cells(rates, decays) -> list[list[float]]:

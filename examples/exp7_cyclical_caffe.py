@@ -33,7 +33,7 @@ from __future__ import annotations
 import json
 import os
 
-from _harness import models, results
+from _harness import models, papers, results
 from _harness.experiment import Experiment, Scale, format_mean_std, mean_std
 from _harness.training import Batches, Method, classifier
 
@@ -48,17 +48,7 @@ SCALES = {  # period: iterations per evaluation; factor: on every iteration coun
     "smoke": Scale(64, 32, 3, 8, period=5, factor=0.0002),
 }
 MOMENTUM, WEIGHT_DECAY, GAMMA = 0.9, 0.004, 0.99994
-TABLE2 = [("fixed", 70_000, 81.4), ("triangular2", 25_000, 81.4), ("decay", 25_000, 78.5),
-          ("exp", 70_000, 79.1), ("exp_range", 42_000, 82.2)]
-TABLE3 = {  # optimizer: (base_lr, max_lr, {(policy, iterations): paper accuracy})
-    "Nesterov": (0.001, 0.006, {("fixed", 70_000): 82.1, ("triangular", 25_000): 81.3}),
-    "Adam": (0.0005, 0.002, {("fixed", 70_000): 81.4, ("triangular", 25_000): 79.8,
-                             ("triangular", 70_000): 81.1}),
-    "RMSprop": (0.0001, 0.0003, {("fixed", 70_000): 75.2, ("triangular", 25_000): 72.8,
-                                 ("triangular", 70_000): 75.1}),
-    "AdaGrad": (0.003, 0.035, {("fixed", 70_000): 74.6, ("triangular", 25_000): 76.0}),
-    "AdaDelta": (0.01, 0.1, {("fixed", 70_000): 67.3, ("triangular", 25_000): 67.3}),
-}
+TABLE2, TABLE3 = papers.EXP7_TABLE2, papers.EXP7_TABLE3  # see _harness/papers.py
 OPTIMIZERS = {
     "SGD": lambda rate: keras.optimizers.SGD(rate, momentum=MOMENTUM),
     "Nesterov": lambda rate: keras.optimizers.SGD(rate, momentum=MOMENTUM, nesterov=True),
@@ -102,7 +92,6 @@ def accuracy_at(history: dict, iteration: int) -> float | None:
 
 
 RANGE_TEST_EPOCHS, RANGE_MIN_LR, RANGE_MAX_LR = 8, 1e-5, 0.02
-PAPER_BOUNDS = (0.001, 0.006)
 
 
 def body(shape):
@@ -175,7 +164,7 @@ def main(argv: list[str] | None = None) -> str:
     range_line = "not run" if bounds is None else (
         f"{bounds['iterations']} iterations, linear {RANGE_MIN_LR:g} -> {RANGE_MAX_LR:g}: "
         f"Smith's rule reads base_lr {bounds['base_lr']:.3g}, max_lr {bounds['max_lr']:.3g} "
-        f"(paper: {PAPER_BOUNDS[0]:g} and {PAPER_BOUNDS[1]:g}); see lr_range_test.png")
+        f"(paper: {papers.EXP7_BOUNDS[0]:g} and {papers.EXP7_BOUNDS[1]:g}); see lr_range_test.png")
     read_means = {name: {str(n): mean_std(values)[0] for n, values in cells.items()}
                   for name, cells in read_at.items()}
     provenance = experiment.provenance(

@@ -31,6 +31,8 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from _harness import papers, results
+
 import numpy as np
 
 HELD, NOT_HELD, INCONCLUSIVE, NOT_RUN = "held", "did not hold", "inconclusive", "not run"
@@ -137,8 +139,9 @@ def _radam_best(summary: dict) -> Verdict:
 
 
 # -- experiment 3 ---------------------------------------------------------------------------
-EXP3_OPTIMIZERS = ("NAG", "Adam", "AdamW", "RAdam", "AdaBelief", "RAdaBeliefW")
-EXP3_RATES = (0.1, 0.01, 0.001)
+EXP3_OPTIMIZERS = tuple(papers.EXP3_TABLE2)
+EXP3_RATES = papers.EXP3_RATES
+LARGE_RATE_GROUP = ("AdamW", "RAdam", "AdaBelief")
 
 
 def _exp3(summary: dict, optimizer: str, lr: float) -> list[float | None]:
@@ -184,13 +187,38 @@ def _mean_over(summary: dict, optimizers: Sequence[str], lr: float) -> list[floa
 
 
 def _large_rate_hurts(summary: dict) -> Verdict:
-    group = ("AdamW", "RAdam", "AdaBelief")
-    return compare(_mean_over(summary, group, 0.01), _mean_over(summary, group, 0.1),
-                   "mean at lr 0.01", "mean at lr 0.1")
+    return compare(_mean_over(summary, LARGE_RATE_GROUP, 0.01),
+                   _mean_over(summary, LARGE_RATE_GROUP, 0.1), "mean at lr 0.01", "mean at lr 0.1")
+
+
+def _paper_exp3(optimizer: str, lr: float) -> float | None:
+    return papers.EXP3_TABLE2[optimizer][EXP3_RATES.index(lr)]
+
+
+def _paper_large_rate() -> str:
+    def mean(lr: float) -> float:
+        return float(np.mean([_paper_exp3(o, lr) for o in LARGE_RATE_GROUP]))
+
+    return f"mean {mean(0.1):.2f} at 0.1 vs {mean(0.01):.2f} at 0.01"
+
+
+def _paper_spreads() -> str:
+    """RAdaBeliefW's spread and the next smallest of the paper's table 2 (an optimizer that
+    diverged at some rate has no spread)."""
+    spread = {o: max(cells) - min(cells) for o, cells in papers.EXP3_TABLE2.items()
+              if None not in cells}
+    runner_up = min((o for o in spread if o != "RAdaBeliefW"), key=spread.get)
+    return (f"spread {spread['RAdaBeliefW']:.2f} (next smallest: {runner_up} "
+            f"{spread[runner_up]:.2f})")
 
 
 # -- experiment 4 ---------------------------------------------------------------------------
 GRID_MAX_SPREAD = 2.0  # points: the paper's 3 x 3 subset spans 1.15, its 5 x 5 grid 1.15
+
+
+def _cells(cells: list[list[float | None]]) -> str:
+    count = sum(v is not None for row in cells for v in row)
+    return f"{count} cells: {results.grid_statistics(cells)}"
 
 
 def _grid_robust(summary: dict) -> Verdict:
@@ -201,23 +229,38 @@ def _grid_robust(summary: dict) -> Verdict:
     if np.isnan(flat).all():
         return Verdict(NOT_RUN, NOT_RUN)
     spread = float(np.nanmax(flat) - np.nanmin(flat))
-    ours = (f"{np.isfinite(flat).sum()} cells: mean {np.nanmean(flat):.2f}, variance "
-            f"{np.nanvar(flat):.2f}, max - min {spread:.2f} (1 seed)")
+    ours = f"{_cells(cells)} (1 seed)"
     return Verdict(ours, HELD if spread <= GRID_MAX_SPREAD else NOT_HELD)
 
 
 # -- experiment 7 ---------------------------------------------------------------------------
-def _read(method_a: str, at_a: int, method_b: str, at_b: int, *, at_least: bool = False,
-          margin: float = 0.0):
+def paper_read_at(method: str, iteration: int) -> float:
+    """The paper's accuracy % of an experiment-7 method ("triangular2" of table 2, "Adam fixed"
+    of table 3) at ``iteration``."""
+    if " " in method:
+        optimizer, policy = method.split(" ", 1)
+        return papers.exp7_optimizer(optimizer, policy, iteration)
+    paper_iterations, accuracy = papers.exp7_policy(method)
+    if paper_iterations != iteration:
+        raise KeyError(f"table 2 reports {method} at {paper_iterations:,}, not {iteration:,}")
+    return accuracy
+
+
+def _read_claim(text: str, method_a: str, at_a: int, method_b: str, at_b: int, *,
+                at_least: bool = False, margin: float = 0.0) -> Claim:
+    """A document-004 claim "``method_a`` at ``at_a`` beats (or, ``at_least``, reaches within
+    ``margin`` of) ``method_b`` at ``at_b``", with the paper's two numbers."""
     def judge(summary: dict) -> Verdict:
         return compare(read_at(summary, method_a, at_a), read_at(summary, method_b, at_b),
                        f"{method_a} at {at_a:,}", f"{method_b} at {at_b:,}",
                        at_least=at_least, margin=margin)
 
-    return judge
+    paper = (f"{paper_read_at(method_a, at_a):.1f} at {at_a:,} vs "
+             f"{paper_read_at(method_b, at_b):.1f} at {at_b:,}")
+    return Claim("004", "exp7_cyclical_caffe", text, paper, judge)
 
 
-PAPER_BOUNDS = (0.001, 0.006)
+PAPER_BOUNDS = papers.EXP7_BOUNDS
 BOUNDS_FACTOR = 2.0
 
 
@@ -232,67 +275,70 @@ def _range_bounds(summary: dict) -> Verdict:
     return Verdict(ours, HELD if near else NOT_HELD)
 
 
+T1, FIGURE2 = papers.EXP2_TABLE1, papers.EXP1_FIGURE2
+
+
+def _figure2(method: str) -> str:
+    return f"figure 2 (curves): {method} {FIGURE2[method]}"
+
+
+def _step(before: str, after: str) -> str:
+    return f"{T1[before]:.2f} -> {T1[after]:.2f}"
+
+
 CLAIMS: tuple[Claim, ...] = (
     Claim("000", "exp1_warmup_adabound", "w10AdaBound generalizes better than AdaBound",
-          "figure 2 (curves): w10 above AdaBound", _greater("w10AdaBound", "AdaBound")),
+          _figure2("w10AdaBound"), _greater("w10AdaBound", "AdaBound")),
     Claim("000", "exp1_warmup_adabound", "w20AdaBound generalizes better than AdaBound",
-          "figure 2 (curves): w20 above AdaBound", _greater("w20AdaBound", "AdaBound")),
+          _figure2("w20AdaBound"), _greater("w20AdaBound", "AdaBound")),
     Claim("000", "exp1_warmup_adabound", "RAdam is the most accurate of the seven",
-          "figure 2 (curves): RAdam highest", _radam_best),
+          _figure2("RAdam"), _radam_best),
     Claim("001", "exp2_robust_ablation", "+cosine decay adds accuracy to the baseline",
-          "93.95 -> 93.99", _greater("+cosine decay", "Baseline")),
+          _step("Baseline", "+cosine decay"), _greater("+cosine decay", "Baseline")),
     Claim("001", "exp2_robust_ablation", "+TrivialAugment adds accuracy",
-          "93.99 -> 94.51", _greater("+TrivialAugment", "+cosine decay")),
+          _step("+cosine decay", "+TrivialAugment"), _greater("+TrivialAugment", "+cosine decay")),
     Claim("001", "exp2_robust_ablation", "+CutMix adds accuracy",
-          "94.51 -> 95.11", _greater("+CutMix", "+TrivialAugment")),
+          _step("+TrivialAugment", "+CutMix"), _greater("+CutMix", "+TrivialAugment")),
     Claim("001", "exp2_robust_ablation", "+weight decay off at 75 % adds accuracy",
-          "95.11 -> 95.73", _greater("+Weight Decay off", "+CutMix")),
+          _step("+CutMix", "+Weight Decay off"), _greater("+Weight Decay off", "+CutMix")),
     Claim("001", "exp2_robust_ablation", "the whole recipe beats the baseline",
-          "93.95 -> 95.73", _greater("+Weight Decay off", "Baseline")),
+          _step("Baseline", "+Weight Decay off"), _greater("+Weight Decay off", "Baseline")),
     Claim("001", "exp3_robust_optimizers", "NAG loses much accuracy at a small rate",
-          "NAG 95.73 at lr 0.1, 78.08 at 0.001", _greater("NAG lr=0.1", "NAG lr=0.001")),
+          f"NAG {_paper_exp3('NAG', 0.1):.2f} at lr 0.1, {_paper_exp3('NAG', 0.001):.2f} at 0.001",
+          _greater("NAG lr=0.1", "NAG lr=0.001")),
     Claim("001", "exp3_robust_optimizers", "Adam diverges at lr 0.1",
-          "diverged", _adam_diverges),
+          "diverged" if _paper_exp3("Adam", 0.1) is None else f"{_paper_exp3('Adam', 0.1):.2f}",
+          _adam_diverges),
     Claim("001", "exp3_robust_optimizers",
           "AdamW, RAdam and AdaBelief are less accurate at lr 0.1 than at 0.01",
-          "mean 90.74 at 0.1 vs 95.82 at 0.01", _large_rate_hurts),
+          _paper_large_rate(), _large_rate_hurts),
     Claim("001", "exp3_robust_optimizers",
           "RAdaBeliefW has the smallest spread over lr 0.1 / 0.01 / 0.001",
-          "spread 2.19 (next smallest: AdaBelief 2.97)", _smallest_spread),
+          _paper_spreads(), _smallest_spread),
     Claim("001", "exp4_robust_grid",
           f"RAdaBeliefW is robust over lr x weight decay (max - min <= {GRID_MAX_SPREAD:g} "
-          "points over the grid)", "25 cells: mean 97.03, variance 0.11, max - min 1.15",
-          _grid_robust),
-    Claim("004", "exp7_cyclical_caffe",
-          "triangular2 reaches the fixed rate's final accuracy in <= 40 % of its iterations",
-          "81.4 at 25,000 vs fixed 81.4 at 70,000",
-          _read("triangular2", 25_000, "fixed", 70_000, at_least=True)),
-    Claim("004", "exp7_cyclical_caffe", "exp_range beats fixed, in 60 % of the iterations",
-          "82.2 at 42,000 vs 81.4 at 70,000", _read("exp_range", 42_000, "fixed", 70_000)),
-    Claim("004", "exp7_cyclical_caffe", "triangular2 beats linear decay at 25,000 iterations",
-          "81.4 vs 78.5", _read("triangular2", 25_000, "decay", 25_000)),
-    Claim("004", "exp7_cyclical_caffe", "exp_range beats Caffe's exp policy",
-          "82.2 at 42,000 vs 79.1 at 70,000", _read("exp_range", 42_000, "exp", 70_000)),
-    Claim("004", "exp7_cyclical_caffe",
-          "Nesterov + triangular at 25,000 comes within 1 point of fixed at 70,000",
-          "81.3 vs 82.1", _read("Nesterov triangular", 25_000, "Nesterov fixed", 70_000,
-                                at_least=True, margin=1.0)),
-    Claim("004", "exp7_cyclical_caffe",
-          "Adam + triangular at 70,000 comes within 1 point of fixed at 70,000",
-          "81.1 vs 81.4", _read("Adam triangular", 70_000, "Adam fixed", 70_000,
-                                at_least=True, margin=1.0)),
-    Claim("004", "exp7_cyclical_caffe",
-          "RMSprop + triangular at 70,000 comes within 1 point of fixed at 70,000",
-          "75.1 vs 75.2", _read("RMSprop triangular", 70_000, "RMSprop fixed", 70_000,
-                                at_least=True, margin=1.0)),
-    Claim("004", "exp7_cyclical_caffe", "AdaGrad + triangular at 25,000 beats fixed at 70,000",
-          "76.0 vs 74.6", _read("AdaGrad triangular", 25_000, "AdaGrad fixed", 70_000)),
-    Claim("004", "exp7_cyclical_caffe",
-          "AdaDelta + triangular at 25,000 reaches fixed at 70,000", "67.3 vs 67.3",
-          _read("AdaDelta triangular", 25_000, "AdaDelta fixed", 70_000, at_least=True)),
+          "points over the grid)", _cells(papers.EXP4_TABLE3), _grid_robust),
+    _read_claim("triangular2 reaches the fixed rate's final accuracy in <= 40 % of its "
+                "iterations", "triangular2", 25_000, "fixed", 70_000, at_least=True),
+    _read_claim("exp_range beats fixed, in 60 % of the iterations",
+                "exp_range", 42_000, "fixed", 70_000),
+    _read_claim("triangular2 beats linear decay at 25,000 iterations",
+                "triangular2", 25_000, "decay", 25_000),
+    _read_claim("exp_range beats Caffe's exp policy", "exp_range", 42_000, "exp", 70_000),
+    _read_claim("Nesterov + triangular at 25,000 comes within 1 point of fixed at 70,000",
+                "Nesterov triangular", 25_000, "Nesterov fixed", 70_000,
+                at_least=True, margin=1.0),
+    _read_claim("Adam + triangular at 70,000 comes within 1 point of fixed at 70,000",
+                "Adam triangular", 70_000, "Adam fixed", 70_000, at_least=True, margin=1.0),
+    _read_claim("RMSprop + triangular at 70,000 comes within 1 point of fixed at 70,000",
+                "RMSprop triangular", 70_000, "RMSprop fixed", 70_000, at_least=True, margin=1.0),
+    _read_claim("AdaGrad + triangular at 25,000 beats fixed at 70,000",
+                "AdaGrad triangular", 25_000, "AdaGrad fixed", 70_000),
+    _read_claim("AdaDelta + triangular at 25,000 reaches fixed at 70,000",
+                "AdaDelta triangular", 25_000, "AdaDelta fixed", 70_000, at_least=True),
     Claim("004", "exp7_cyclical_caffe",
           f"the range test's bounds are near the paper's (each within x{BOUNDS_FACTOR:g})",
-          "base_lr 0.001, max_lr 0.006", _range_bounds),
+          f"base_lr {PAPER_BOUNDS[0]:g}, max_lr {PAPER_BOUNDS[1]:g}", _range_bounds),
 )
 
 
@@ -318,8 +364,7 @@ def judge_all(results_dir: str, dataset: str = "fashion_mnist"
 
 
 def claims_table(judged: list[tuple[Claim, Verdict]]) -> str:
-    from _harness.results import markdown_table
-
     rows = [[SOURCES[c.source], c.experiment.split("_")[0], c.text, c.paper, v.ours,
              f"**{v.verdict}**"] for c, v in judged]
-    return markdown_table(["source", "experiment", "claim", "paper", "ours", "verdict"], rows)
+    return results.markdown_table(
+        ["source", "experiment", "claim", "paper", "ours", "verdict"], rows)

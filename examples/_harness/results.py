@@ -19,6 +19,8 @@ import os
 import platform
 import re
 
+import numpy as np
+
 
 def slug(name: str) -> str:
     """A file-name-safe form of a run name."""
@@ -140,6 +142,16 @@ def markdown_table(header: list[str], rows: list[list]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def grid_statistics(cells: list[list[float | None]]) -> str:
+    """Mean, population variance and max - min over a grid's cells (None: not run), the three
+    numbers the robust-recipe document reports for its table 3."""
+    flat = np.asarray([[np.nan if v is None else v for v in row] for row in cells], float)
+    if np.isnan(flat).all():
+        return "not run"
+    return (f"mean {np.nanmean(flat):.2f}, variance {np.nanvar(flat):.2f}, "
+            f"max - min {np.nanmax(flat) - np.nanmin(flat):.2f}")
 
 
 def write_table(path: str, title: str, tables: list[tuple[str, str]], provenance: str) -> str:

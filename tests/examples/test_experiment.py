@@ -301,6 +301,29 @@ def test_verdicts_on_hand_checkable_numbers():
                           margin=1.0).verdict == claims.HELD
 
 
+@pytest.mark.backend_agnostic
+def test_paper_column_is_derived_from_the_transcribed_tables():
+    """The claims' paper column comes from ``_harness/papers.py``; the statistics the robust
+    recipe document prints beside its tables (table 2's spreads and means, table 3's 25-cell
+    mean 97.03 / variance 0.11) must come out of our transcription of its cells, so a mistyped
+    cell fails here."""
+    paper = {c.text: c.paper for c in claims.CLAIMS}
+    assert paper["RAdaBeliefW has the smallest spread over lr 0.1 / 0.01 / 0.001"] == (
+        "spread 2.19 (next smallest: AdaBelief 2.97)")
+    assert paper["AdamW, RAdam and AdaBelief are less accurate at lr 0.1 than at 0.01"] == (
+        "mean 90.74 at 0.1 vs 95.82 at 0.01")
+    assert paper["Adam diverges at lr 0.1"] == "diverged"
+    grid = next(p for t, p in paper.items() if t.startswith("RAdaBeliefW is robust"))
+    assert grid == "25 cells: mean 97.03, variance 0.11, max - min 1.15"
+    assert paper["exp_range beats fixed, in 60 % of the iterations"] == (
+        "82.2 at 42,000 vs 81.4 at 70,000")
+    assert paper["AdaGrad + triangular at 25,000 beats fixed at 70,000"] == (
+        "76.0 at 25,000 vs 74.6 at 70,000")
+    assert paper["+CutMix adds accuracy"] == "94.51 -> 95.11"
+    with pytest.raises(KeyError, match="25,000"):  # table 2 reads fixed at 70,000 only
+        claims.paper_read_at("fixed", 25_000)
+
+
 def _summary(runs: dict, **extra) -> dict:
     """A summary.json as Experiment.write makes it, from {method: [accuracy per seed]}."""
     seeds = len(next(iter(runs.values())))
