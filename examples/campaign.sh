@@ -29,8 +29,9 @@
 # Cost on one core (JAX, from the epochs above): exp1 5 minutes a run (21 runs: 1.8 h); exp2
 # about 16 minutes a run without TrivialAugment and 32 with it (2 h a seed, 6 h for 15 runs).
 # Measured whole runs (JAX, one core, 2026-12-03/04): exp3 8-15 minutes a run, median 11.5
-# (3.1-3.6 h a seed of 18 runs); exp4 15-24 minutes a cell (2.6 h for the 3 x 3 grid); exp7 9-11 minutes a run
-# (table 2: 50 minutes a seed; table 3's claimed optimizers: 85 minutes a seed).
+# (3.1-3.6 h a seed of 18 runs); exp4 15-24 minutes a cell (2.6 h for the 3 x 3 grid); exp7
+# 9-11 minutes a run (table 2: 50 minutes a seed; table 3's claimed optimizers: 85 minutes a
+# seed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 results=${1:?usage: examples/campaign.sh RESULTS_DIR}

@@ -217,7 +217,7 @@ GRID_MAX_SPREAD = 2.0  # points: the paper's 3 x 3 subset spans 1.15, its 5 x 5 
 
 
 def _cells(cells: list[list[float | None]]) -> str:
-    count = sum(v is not None for row in cells for v in row)
+    count = int(np.isfinite(results.grid_array(cells)).sum())
     return f"{count} cells: {results.grid_statistics(cells)}"
 
 
@@ -225,7 +225,7 @@ def _grid_robust(summary: dict) -> Verdict:
     cells = summary.get("grid", {}).get("ours")
     if not cells:
         return Verdict(NOT_RUN, NOT_RUN)
-    flat = np.asarray([[np.nan if v is None else v for v in row] for row in cells], float)
+    flat = results.grid_array(cells)
     if np.isnan(flat).all():
         return Verdict(NOT_RUN, NOT_RUN)
     spread = float(np.nanmax(flat) - np.nanmin(flat))

@@ -51,7 +51,7 @@ EXP7_BOUNDS = (0.001, 0.006)
 
 def exp7_policy(policy: str) -> tuple[int, float]:
     """Table 2's (iterations, accuracy %) of ``policy``."""
-    return next((n, accuracy) for name, n, accuracy in EXP7_TABLE2 if name == policy)
+    return {name: (n, accuracy) for name, n, accuracy in EXP7_TABLE2}[policy]
 
 
 def exp7_optimizer(optimizer: str, policy: str, iterations: int) -> float:

@@ -144,10 +144,15 @@ def markdown_table(header: list[str], rows: list[list]) -> str:
     return "\n".join(lines)
 
 
+def grid_array(cells: list[list[float | None]]) -> np.ndarray:
+    """A grid of cells (None: not run) as a float array, NaN where not run."""
+    return np.asarray([[np.nan if v is None else v for v in row] for row in cells], float)
+
+
 def grid_statistics(cells: list[list[float | None]]) -> str:
     """Mean, population variance and max - min over a grid's cells (None: not run), the three
     numbers the robust-recipe document reports for its table 3."""
-    flat = np.asarray([[np.nan if v is None else v for v in row] for row in cells], float)
+    flat = grid_array(cells)
     if np.isnan(flat).all():
         return "not run"
     return (f"mean {np.nanmean(flat):.2f}, variance {np.nanvar(flat):.2f}, "
