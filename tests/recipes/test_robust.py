@@ -60,8 +60,9 @@ def test_ablation_switches_give_table_1():
         seen.append((
             type(schedule).__name__, "TrivialAugment" in layer_names(recipe),
             recipe.cutmix_layer() is not None, len(callbacks) == 1))
-        if isinstance(schedule, STEP_DECAY):  # x0.1 at epochs 150 and 225 of 300
-            assert schedule.boundaries == [150 * 391, 225 * 391]
+        if isinstance(schedule, STEP_DECAY):  # x0.1 from epoch 150 on, x0.01 from 225 on
+            # Keras keeps values[i] up to and including boundaries[i]: the last old steps.
+            assert schedule.boundaries == [150 * 391 - 1, 225 * 391 - 1]
             assert schedule.values == pytest.approx([0.1, 0.01, 0.001])
     assert seen == [
         ("PiecewiseConstantDecay", False, False, False),
@@ -79,6 +80,30 @@ def test_weight_decay_as_the_paper_defines_it():
     assert nag.keras_weight_decay == pytest.approx(5e-3)  # lambda / (1 - momentum)
     assert RobustRecipe(10, 5, optimizer="AdamW").optimizer().weight_decay == 1e-2
     assert RobustRecipe(10, 5, weight_decay_off=False).callbacks() == []
+
+
+@pytest.mark.backend_agnostic
+@pytest.mark.parametrize("epochs, steps_per_epoch, first, second, rates", [
+    # T = 117,300 (300 epochs of 391 steps): T // 2 = 58,650 and 3T // 4 = 87,975, the first
+    # steps of epochs 150 and 225.
+    (300, 391, 58_650, 87_975, {0: 0.1, 58_649: 0.1, 58_650: 0.01, 87_974: 0.01,
+                                87_975: 0.001, 117_299: 0.001}),
+    # T = 15: 15 // 2 = 7 and 45 // 4 = 11.
+    (5, 3, 7, 11, {0: 0.1, 6: 0.1, 7: 0.01, 10: 0.01, 11: 0.001, 14: 0.001}),
+    # T = 2: 2 // 2 = 6 // 4 = 1, both drops at step 1.
+    (1, 2, 1, 1, {0: 0.1, 1: 0.001}),
+])
+def test_step_decay_drops_at_exactly_half_and_three_quarters(
+        epochs, steps_per_epoch, first, second, rates):
+    recipe = RobustRecipe(epochs, steps_per_epoch, optimizer="NAG", cosine=False)
+    schedule = recipe.learning_rate_schedule()
+    for step, rate in rates.items():
+        assert float(schedule(step)) == pytest.approx(rate, rel=1e-6), step
+    assert recipe.step_decay_steps() == (first, second)
+    lines = []
+    described = recipe.summary(print_fn=lines.append)
+    assert described["schedule"] == f"0.1, x0.1 from step {first} on, x0.01 from step {second} on"
+    assert any(described["schedule"] in line for line in lines)
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -169,7 +194,7 @@ def test_step_decay_optimizer_reloads(tmp_path):
     model.save(path)
     loaded = keras.models.load_model(path)
     schedule = loaded.optimizer._learning_rate
-    assert isinstance(schedule, STEP_DECAY) and schedule.boundaries == [6, 9]
+    assert isinstance(schedule, STEP_DECAY) and schedule.boundaries == [5, 8]
     assert loaded.optimizer.weight_decay == pytest.approx(1e-3)
 
 

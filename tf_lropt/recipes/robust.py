@@ -71,7 +71,9 @@ class RobustRecipe(Recipe):
       (table 3's best cell; tables 2-3 show it within about a point from 1e-3 to 1e-1);
     - ``cosine``: cosine decay to 0 over the whole run, ``eta_t = (1 + cos(pi t/T)) eta / 2``
       per step (equation 17), ``T = epochs * steps_per_epoch``; switched off, the baseline's
-      step decay (x0.1 at 50 % and 75 % of the steps, epochs 150 and 225 of 300);
+      step decay: x0.1 from step ``T // 2`` on and x0.01 from step ``3 * T // 4`` on (steps
+      ``T // 2`` and ``3 * T // 4`` themselves already take the lowered rate; epochs 150 and
+      225 of 300);
     - ``weight_decay_off``: ``WeightDecayScheduler`` sets the decay to 0 from epoch
       ``ceil(0.75 * epochs)`` on (after Gontijo-Lopes et al.);
     - augmentation: zero-pad 4 pixels and crop back, horizontal flip (the baseline's), then
@@ -173,18 +175,23 @@ class RobustRecipe(Recipe):
     def total_steps(self) -> int:
         return self.epochs * self.steps_per_epoch
 
-    def _step_decay_boundaries(self) -> list[int]:
-        return [self.total_steps // 2, (self.total_steps * 3) // 4]
+    def step_decay_steps(self) -> tuple[int, int]:
+        """The first steps of the baseline's lowered rates: ``(T // 2, 3 * T // 4)``."""
+        return self.total_steps // 2, (self.total_steps * 3) // 4
 
     def learning_rate_schedule(self) -> keras.optimizers.schedules.LearningRateSchedule:
-        """Cosine decay over the run, or (``cosine=False``) x0.1 at 50 % and 75 % of it."""
+        """Cosine decay over the run, or (``cosine=False``) the baseline's step decay: x0.1
+        from step ``T // 2`` on, x0.01 from step ``3 * T // 4`` on."""
         if self.cosine:
             from tf_lropt.schedules import Cosine
 
             return Cosine(self.learning_rate, self.total_steps)
         rate = self.learning_rate
+        # PiecewiseConstantDecay keeps values[i] up to and including boundaries[i]; the
+        # boundaries are the last steps at the old rate, one before the first lowered ones.
+        boundaries = [first - 1 for first in self.step_decay_steps()]
         return keras.optimizers.schedules.PiecewiseConstantDecay(
-            self._step_decay_boundaries(), [rate, rate / 10, rate / 100])
+            boundaries, [rate, rate / 10, rate / 100])
 
     @property
     def keras_weight_decay(self) -> float | None:
@@ -267,8 +274,9 @@ class RobustRecipe(Recipe):
         if self.cosine:
             schedule = f"cosine from {self.learning_rate:g} to 0 over {self.total_steps} steps"
         else:
-            first, second = self._step_decay_boundaries()
-            schedule = f"{self.learning_rate:g}, x0.1 at steps {first} and {second}"
+            first, second = self.step_decay_steps()
+            schedule = (f"{self.learning_rate:g}, x0.1 from step {first} on, x0.01 from step "
+                        f"{second} on")
         callbacks = self.callbacks()
         augmentation = ["crop (pad 4)", "flip"]
         augmentation += ["TrivialAugment"] * self.trivial_augment
