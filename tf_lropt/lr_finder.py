@@ -9,4 +9,5 @@ from tf_lropt.search.range_test import (  # noqa: F401
     centered_moving_average,
     find_lr,
     range_test_rate,
+    suggest,
 )

@@ -40,6 +40,26 @@ def test_weight_decay_stops_at_75_percent_under_jit(make_optimizer):
     assert model.optimizer.weight_decay == 0.5  # configured value restored after fit
 
 
+@pytest.mark.backend_agnostic
+def test_weight_decay_off_reaches_the_compiled_step_on_every_backend():
+    # On JAX the jitted step freezes the float weight decay: the scheduler sets the float
+    # and retraces the step at the epoch where decay turns off (here ceil(0.5 * 4) = 2).
+    scheduler = WeightDecayScheduler(off_fraction=0.5)
+    history = []
+    logger = keras.callbacks.LambdaCallback(
+        on_epoch_end=lambda epoch, logs: history.append(logs["weight_decay"]))
+    model, ratios = fit_without_gradient(keras.optimizers.AdamW(0.1, weight_decay=0.5),
+                                         [scheduler, logger], 2, epochs=4)
+    np.testing.assert_allclose(ratios.reshape(4, 2)[:2], 1.0 - 0.5 * 0.1, rtol=1e-6)
+    np.testing.assert_array_equal(ratios.reshape(4, 2)[2:], 1.0)
+    assert history == [0.5, 0.5, 0.0, 0.0]
+    assert model.optimizer.weight_decay == 0.5  # the configured float after fit
+    if keras.backend.backend() == "jax":  # a new value every batch would retrace every batch
+        per_step = WeightDecayScheduler(off_fraction=None, schedule=Cosine(1.0, 10))
+        with pytest.raises(ValueError, match="JAX backend freezes `weight_decay`"):
+            fit_without_gradient(keras.optimizers.AdamW(0.1, weight_decay=0.5), [per_step], 1, 1)
+
+
 def test_weight_decay_multiplied_by_a_schedule_and_logged():
     multiplier = Cosine(1.0, 10)
     scheduler = WeightDecayScheduler(off_fraction=None, schedule=multiplier)

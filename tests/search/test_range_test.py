@@ -1,18 +1,29 @@
-"""LR range test: rates, per-batch values against a float64 reference, suggestions, restore."""
+"""LR range test: rates, per-batch values against a float64 reference, suggestions, restore.
 
+Expected suggestions are derived by hand from the curves' closed forms (a logistic in
+log(rate), straight lines), never read from the function under test.
+"""
+
+import dataclasses
 import math
 
 import keras
 import numpy as np
 import pytest
 
+from tf_lropt.schedules import CyclicalLearningRate
 from tf_lropt.search.range_test import (
     LRRangeTest,
     LRRangeTestResult,
+    LRSuggestion,
     centered_moving_average,
     find_lr,
     range_test_rate,
+    suggest,
 )
+
+# The optimizer's rate is a float32 variable: a rate is exact to float32 rounding.
+FLOAT32_RTOL = 2.0**-23
 
 
 def _regression_data(n=1024, d=8, seed=0):
@@ -37,7 +48,9 @@ def test_rates_linear_and_exponential_hit_both_ends():
     linear = [range_test_rate(i, 5, 1.0, 5.0, "linear") for i in range(5)]
     assert linear == [1.0, 2.0, 3.0, 4.0, 5.0]
     exponential = [range_test_rate(i, 4, 1e-4, 1e-1, "exponential") for i in range(4)]
-    np.testing.assert_allclose(exponential, [1e-4, 1e-3, 1e-2, 1e-1], rtol=1e-12)
+    np.testing.assert_allclose(exponential, [1e-4, 1e-3, 1e-2, 1e-1], rtol=FLOAT32_RTOL)
+    # The ends are the float32 rates themselves, not an ulp off.
+    assert exponential[0] == float(np.float32(1e-4)) and exponential[-1] == float(np.float32(0.1))
 
 
 @pytest.mark.backend_agnostic
@@ -52,33 +65,71 @@ def test_centered_moving_average_matches_naive_window_and_has_no_lag():
     np.testing.assert_allclose(centered_moving_average(ramp, 5), ramp)  # a line is kept in place
 
 
-def _synthetic_result(mode="exponential", noise=0.0):
-    """Accuracy rises as a logistic in log(rate) centred at 0.01, then collapses after 1.0."""
-    rates = np.geomspace(1e-4, 10.0, 400)
-    z = (np.log(rates) - math.log(0.01)) / 0.3
+# The synthetic test: 400 rates evenly spaced in log(rate) from 1e-4 to 10; accuracy rises
+# as a logistic in log(rate) with centre 0.01 and scale 0.3, and collapses above 1.0.
+RATES = np.geomspace(1e-4, 10.0, 400)
+GRID_RATIO = (10.0 / 1e-4) ** (1 / 399)  # between neighbouring rates, about 1.029
+CENTRE, SCALE = 0.01, 0.3
+# A logistic makes 10 % (90 %) of its rise at z = -log(9) (+log(9)).
+BASE_LR = CENTRE * math.exp(-SCALE * math.log(9.0))   # 0.005173
+MAX_LR = CENTRE * math.exp(SCALE * math.log(9.0))     # 0.019332
+
+
+def _synthetic_curves(noise=0.0):
+    z = (np.log(RATES) - math.log(CENTRE)) / SCALE
     accuracy = 0.1 + 0.8 / (1.0 + np.exp(-z))
-    accuracy = np.where(rates > 1.0, 0.1, accuracy)
-    loss = 2.3 - 2.0 / (1.0 + np.exp(-z)) + np.where(rates > 1.0, 5.0, 0.0)
+    accuracy = np.where(RATES > 1.0, 0.1, accuracy)
+    loss = 2.3 - 2.0 / (1.0 + np.exp(-z)) + np.where(RATES > 1.0, 5.0, 0.0)
     rng = np.random.default_rng(1)
-    accuracy = accuracy + noise * rng.normal(size=rates.size)
-    return LRRangeTestResult(
-        rates, {"loss": loss, "accuracy": accuracy}, mode, diverged=True, smoothing=0.9
-    )
+    return {"loss": loss, "accuracy": accuracy + noise * rng.normal(size=RATES.size)}
+
+
+def _synthetic_result(mode="exponential", noise=0.0):
+    return LRRangeTestResult(RATES, _synthetic_curves(noise), mode, diverged=True, smoothing=0.9)
+
+
+def _within_grid_steps(rate, expected, steps=1):
+    return expected / GRID_RATIO**steps < rate < expected * GRID_RATIO**steps
 
 
 @pytest.mark.backend_agnostic
 def test_smith_rule_on_a_known_curve():
     suggestion = _synthetic_result().suggestion
-    assert suggestion.monitor == "accuracy"
-    # 10 % and 90 % of the logistic rise: 0.01 * exp(-+0.3 * logit(0.9)).
-    expected_base = 0.01 * math.exp(-0.3 * math.log(9.0))
-    expected_max = 0.01 * math.exp(0.3 * math.log(9.0))
-    assert suggestion.base_lr == pytest.approx(expected_base, rel=0.06)
-    assert suggestion.max_lr == pytest.approx(expected_max, rel=0.06)
-    # Loss falls fastest against log(rate) at the logistic's centre.
-    assert suggestion.steepest == pytest.approx(0.01, rel=0.06)
-    # The loss is lowest just below the collapse at 1.0.
-    assert 0.05 < suggestion.min_loss_over_10 <= 0.1
+    assert suggestion.monitor == "accuracy" and not suggestion.rise_unfinished
+    # Suggestions are rates of the grid: each within one grid step (2.9 %) of the exact one.
+    assert _within_grid_steps(suggestion.base_lr, BASE_LR), suggestion.base_lr
+    assert _within_grid_steps(suggestion.max_lr, MAX_LR), suggestion.max_lr
+    # The loss falls fastest against log(rate) at the logistic's centre: the nearest rate.
+    assert abs(math.log(suggestion.steepest / CENTRE)) <= math.log(GRID_RATIO) / 2
+    # The smoothed loss is lowest at the last rate whose window (5 on each side at
+    # smoothing 0.9: half window round(0.5 / 0.1)) does not reach the collapse above 1.0.
+    last_stable = np.flatnonzero(RATES <= 1.0)[-1]
+    assert suggestion.min_loss_over_10 == RATES[last_stable - 5] / 10
+
+
+@pytest.mark.backend_agnostic
+def test_suggest_is_a_pure_function_of_rates_and_curves():
+    curves = _synthetic_curves()
+    copies = {name: values.copy() for name, values in curves.items()}
+    suggestion = suggest(RATES, curves, smoothing=0.9)
+    assert isinstance(suggestion, LRSuggestion)
+    for name, values in curves.items():  # its inputs are left as they were
+        np.testing.assert_array_equal(values, copies[name])
+    assert suggest(RATES, curves, smoothing=0.9) == suggestion
+    assert _within_grid_steps(suggestion.base_lr, BASE_LR)
+    assert _within_grid_steps(suggestion.max_lr, MAX_LR)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        suggestion.base_lr = 1.0
+    # The loss alone: monitored when no accuracy is recorded; a rise bound read on it.
+    on_loss = suggest(RATES, {"loss": curves["loss"]}, smoothing=0.9)
+    assert on_loss.monitor == "loss" and on_loss.base_lr < CENTRE < on_loss.max_lr
+    with pytest.raises(ValueError, match="monitor"):
+        suggest(RATES, curves, monitor="val_accuracy")
+    with pytest.raises(ValueError, match="rise_stop"):
+        suggest(RATES, curves, rise_start=0.5, rise_stop=0.4)
+    # Fewer than 5 trusted batches: nothing to read.
+    assert suggest(RATES[:6], {"loss": curves["loss"][:6]}) == LRSuggestion(
+        None, None, None, None, "loss")
 
 
 @pytest.mark.backend_agnostic
@@ -119,6 +170,10 @@ def test_partial_batches_are_dropped_and_do_not_move_suggestions():
                              {k: np.delete(v, spots) for k, v in raw.items()},
                              "exponential", True, smoothing=0.9)
     assert noisy.suggestion == kept.suggestion
+    # Without the lucky batches the rule finds the logistic's rise (the grid now has a
+    # double step wherever a batch was dropped).
+    assert _within_grid_steps(noisy.suggestion.base_lr, BASE_LR, steps=2)
+    assert _within_grid_steps(noisy.suggestion.max_lr, MAX_LR, steps=2)
     with pytest.raises(ValueError, match="batch_sizes"):
         LRRangeTestResult(rates, raw, "exponential", True, batch_sizes=sizes[:-1])
 
@@ -133,13 +188,18 @@ def test_suggestions_ignore_the_shrinking_window_at_the_end():
     accuracy[-1] = 1.0
     result = LRRangeTestResult(rates, {"loss": 2.0 - accuracy, "accuracy": accuracy},
                                "exponential", False, smoothing=0.9)
-    window = result.trusted()
-    assert window == slice(5, 55)
+    # Half window min(round(0.5 / (1 - 0.9)), (60 - 1) // 4) = 5: whole windows in [5, 55).
+    assert result.trusted() == slice(5, 55)
     s = result.suggestion
-    assert s.max_lr < rates[-1] and s.steepest < rates[-1]
-    assert rates[window.start] < s.max_lr <= rates[window.stop - 1] and s.rise_unfinished
-    # 90 % of the rise, read inside the trusted window.
-    assert s.max_lr in rates[40:55]
+    # Inside [5, 55) the smoothed accuracy is the line a(i) = 0.1 + 0.6 i / 59, except at
+    # i = 54, whose window [49, 59] holds the jump: a(54) + 0.3 / 11. The rise from i = 5
+    # to 54 is 0.6 * 49 / 59 + 0.3 / 11 = 0.52558; 10 % of it (0.05256) is first made at
+    # i = 11 (0.6 * 6 / 59 = 0.0610; i = 10 gives 0.0508), 90 % (0.47302) at i = 52
+    # (0.6 * 47 / 59 = 0.4780; i = 51 gives 0.4678).
+    assert (s.base_lr, s.max_lr) == (rates[11], rates[52]) and s.rise_unfinished
+    # The loss 2 - accuracy is lowest at i = 54 and falls fastest there: its centred
+    # difference reaches the jump's 0.3 / 9 share in the shrunken window of i = 55.
+    assert (s.steepest, s.min_loss_over_10) == (rates[54], rates[54] / 10)
     assert not _synthetic_result().suggestion.rise_unfinished
 
 
@@ -165,15 +225,17 @@ def test_dataframe_csv_and_plot(tmp_path):
 
 @pytest.mark.backend_agnostic
 def test_to_schedule_returns_cyclical_between_suggestions():
-    schedules = pytest.importorskip("tf_lropt.schedules")
-    if not hasattr(schedules, "CyclicalLearningRate"):
-        pytest.skip("CyclicalLearningRate not available yet")
     result = _synthetic_result()
     schedule = result.to_schedule(step_size=4, mode="triangular2")
-    assert isinstance(schedule, schedules.CyclicalLearningRate)
-    base, top = result.suggestion.base_lr, result.suggestion.max_lr
-    assert float(schedule(0)) == pytest.approx(base, rel=1e-5)
-    assert float(schedule(4)) == pytest.approx(top, rel=1e-5)
+    assert isinstance(schedule, CyclicalLearningRate)
+    assert (schedule.base_lr, schedule.max_lr, schedule.step_size, schedule.mode) == (
+        result.suggestion.base_lr, result.suggestion.max_lr, 4, "triangular2")
+    assert _within_grid_steps(float(schedule(0)), BASE_LR)
+    assert _within_grid_steps(float(schedule(4)), MAX_LR)
+    # triangular2: the second cycle's peak (step 12) rises half as far above base_lr.
+    np.testing.assert_allclose(float(schedule(12)),
+                               schedule.base_lr + (schedule.max_lr - schedule.base_lr) / 2,
+                               rtol=4 * FLOAT32_RTOL)
 
 
 # ------------------------------------------------------------- with training
@@ -201,7 +263,7 @@ def test_per_batch_loss_and_rate_match_float64_sgd_reference():
     result = find_lr(model, (x, y), 1e-3, 0.5, epochs=1, batch_size=32, shuffle=False,
                      divergence_factor=None)
     expected_rates = np.linspace(1e-3, 0.5, 20)
-    np.testing.assert_allclose(result.learning_rates, expected_rates, rtol=1e-12)
+    np.testing.assert_allclose(result.learning_rates, expected_rates, rtol=FLOAT32_RTOL)
     reference = _sgd_reference(x, y, w, b, expected_rates, 32)
     # Per-batch values, not Keras' running mean: that would differ by far more.
     np.testing.assert_allclose(result.raw["loss"], reference, rtol=2e-4)

@@ -41,12 +41,13 @@ from tf_lropt.callbacks.twins import (
     TriangularCallback,
     WarmupCallback,
 )
-from tf_lropt.callbacks.weight_decay import WeightDecayScheduler
+from tf_lropt.callbacks.weight_decay import WEIGHT_DECAY_OFF_FRACTION, WeightDecayScheduler
 
 __all__ = [
     "DEFAULT_BASE_MOMENTUM",
     "DEFAULT_MAX_MOMENTUM",
     "TWINS",
+    "WEIGHT_DECAY_OFF_FRACTION",
     "CosineAnnealing",
     "CosineCallback",
     "CyclicLR",

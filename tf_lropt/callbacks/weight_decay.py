@@ -11,6 +11,8 @@ from tf_lropt import _validation as v
 from tf_lropt.callbacks import _hyperparameters as hp
 from tf_lropt.callbacks import _step_logs
 
+# Noguchi & Yamauchi switch weight decay off after 75 % of the epochs.
+WEIGHT_DECAY_OFF_FRACTION = 0.75
 
 class WeightDecayScheduler(keras.callbacks.Callback):
     """Turns weight decay off after a fraction of the epochs, or scales it by a schedule.
@@ -34,6 +36,10 @@ class WeightDecayScheduler(keras.callbacks.Callback):
     weight_decay=5e-4)``, or use ``AdamW``). Keras keeps that as a Python float captured
     when the train step is compiled, so the value goes through a variable the compiled step
     reads (not saved with the optimizer's variables; the config keeps the float).
+    On JAX, whose jitted train step passes only the optimizer's tracked variables and
+    so freezes any other value at trace time, ``off_fraction`` sets the float itself and
+    retraces the train step once, at the epoch where decay turns off; ``schedule`` (a
+    new value every batch) needs TensorFlow and raises a ``ValueError`` on JAX.
     ``logs["weight_decay"]`` records the value in effect. With ``schedule`` and
     ``steps_per_execution=k > 1`` the multiplier changes only every ``k`` steps
     (the batch hooks run once per group); ``on_train_begin`` warns.
@@ -54,7 +60,7 @@ class WeightDecayScheduler(keras.callbacks.Callback):
 
     def __init__(
         self,
-        off_fraction: float | None = 0.75,
+        off_fraction: float | None = WEIGHT_DECAY_OFF_FRACTION,
         schedule: Callable[[Any], Any] | None = None,
         total_epochs: int | None = None,
     ):
@@ -79,13 +85,14 @@ class WeightDecayScheduler(keras.callbacks.Callback):
         )
         self.history: dict[str, list[float]] = {"epoch": [], "weight_decay": []}
         self._variable: hp.HyperparameterVariable | None = None
+        self._configured: float | None = None  # the optimizer's float during a fit
         self._epoch = 0
 
     @property
     def base_weight_decay(self) -> float:
-        if self._variable is None:
+        if self._configured is None:
             raise RuntimeError("WeightDecayScheduler is not attached to a running fit.")
-        return self._variable.structural_value
+        return self._configured
 
     def off_epoch(self, epochs: int) -> int:
         """First (0-based) epoch with weight decay off for a run of ``epochs`` epochs."""
@@ -103,18 +110,30 @@ class WeightDecayScheduler(keras.callbacks.Callback):
                 "Build it with a non-zero weight_decay (e.g. "
                 f"{type(optimizer).__name__}(..., weight_decay=5e-4), or use AdamW)."
             )
+        self._configured = float(weight_decay)
+        if keras.backend.backend() == "jax" and self.schedule is None:
+            return  # _set changes the float and retraces (see the class docstring)
         if self.schedule is not None:
             _step_logs.warn_steps_per_execution(
                 self.model, type(self).__name__, "weight decay"
             )
         self._variable, rebound = hp.bind(
-            self.model.optimizer, "weight_decay", "WeightDecayScheduler"
+            self.model.optimizer, "weight_decay", "WeightDecayScheduler(schedule=...)"
         )
         if rebound:
             self.model.make_train_function(force=True)
 
+    def _in_effect(self) -> float:
+        if self._variable is not None:
+            return float(keras.ops.convert_to_numpy(self._variable))
+        return float(hp.target_optimizer(self.model.optimizer).weight_decay or 0.0)
+
     def _set(self, value: float) -> None:
-        self._variable.assign(value)
+        if self._variable is not None:
+            self._variable.assign(value)
+        elif self._in_effect() != value:
+            hp.target_optimizer(self.model.optimizer).weight_decay = value
+            self.model.make_train_function(force=True)
         self.history["epoch"].append(self._epoch)
         self.history["weight_decay"].append(value)
 
@@ -131,9 +150,13 @@ class WeightDecayScheduler(keras.callbacks.Callback):
             self._set(self.base_weight_decay * multiplier)
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        if logs is not None and self._variable is not None:
-            logs["weight_decay"] = float(keras.ops.convert_to_numpy(self._variable))
+        if logs is not None and self._configured is not None:
+            logs["weight_decay"] = self._in_effect()
 
     def on_train_end(self, logs: dict | None = None) -> None:
-        hp.unbind(self.model.optimizer, "weight_decay")
+        if self._variable is not None:
+            hp.unbind(self.model.optimizer, "weight_decay")
+        elif self._configured is not None:  # the config keeps the configured float
+            hp.target_optimizer(self.model.optimizer).weight_decay = self._configured
         self._variable = None
+        self._configured = None

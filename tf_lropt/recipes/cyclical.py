@@ -7,17 +7,19 @@ from typing import Any
 import keras
 
 from tf_lropt import _validation as v
+from tf_lropt.callbacks import ScheduleCallback
 from tf_lropt.recipes._base import Recipe, steps_per_epoch_of
+from tf_lropt.schedules import CYCLICAL_MODES as MODES
+from tf_lropt.search.range_test import find_lr
 
-MODES = ("triangular", "triangular2", "exp_range")
 SMITH_STEP_SIZE_EPOCHS = (2, 10)
 
 
 class CyclicalRecipe(Recipe):
     """Smith's procedure in one call: range test, then a cyclical schedule that ends at a minimum.
 
-    :meth:`find` runs the LR range test (``tf_lropt.find_lr``) on the user's compiled model
-    and data, the rate rising linearly from ``lr_range[0]`` to ``lr_range[1]`` over
+    :meth:`find` runs the LR range test (``tf_lropt.search.find_lr``) on the user's compiled
+    model and data, the rate rising linearly from ``lr_range[0]`` to ``lr_range[1]`` over
     ``range_test_epochs`` (Smith's method: the test is one rising half cycle); the model's
     weights and optimizer state are restored afterwards. It takes Smith's bounds from the
     monitored curve (accuracy when compiled, else the loss): ``base_lr`` where it has made
@@ -111,23 +113,19 @@ class CyclicalRecipe(Recipe):
         (``(x, y)`` arrays, a ``tf.data.Dataset`` or a ``PyDataset``), restores the model,
         prints the choices and returns ``(schedule, epochs)``. ``plot=True`` shows the test's
         curves with the bounds marked. Other arguments go to ``find_lr`` and ``fit``."""
-        from tf_lropt import find_lr
-
         low, high = self.lr_range
         result = find_lr(model, data, min_lr=low, max_lr=high,
                          epochs=self.range_test_epochs, mode="linear", monitor=self.monitor,
                          batch_size=self.batch_size, verbose=verbose, **fit_kwargs)
-        suggestion = result.suggestion
-        if suggestion.base_lr is None or suggestion.max_lr is None or not (
-                suggestion.base_lr < suggestion.max_lr):
+        try:
+            result.to_schedule(self.step_size)  # checks that the test found a range
+        except ValueError as error:
             raise ValueError(
-                f"The range test's {suggestion.monitor!r} curve shows no rise between "
-                f"{low:g} and {high:g} (base_lr="
-                f"{suggestion.base_lr}, max_lr={suggestion.max_lr}); widen lr_range or "
-                "lengthen the test (range_test_epochs)."
-            )
+                f"{error} Here: widen lr_range ({low:g} to {high:g}) or lengthen the test "
+                "(range_test_epochs)."
+            ) from error
         self.range_test = result
-        self.base_lr, self.max_lr = suggestion.base_lr, suggestion.max_lr
+        self.base_lr, self.max_lr = result.suggestion.base_lr, result.suggestion.max_lr
         self.summary()
         if plot:
             self.plot()
@@ -141,17 +139,14 @@ class CyclicalRecipe(Recipe):
             raise RuntimeError("Run `find(model, data)` first: the range test gives the bounds.")
 
     def schedule(self) -> keras.optimizers.schedules.LearningRateSchedule:
-        """The cyclical schedule between the found bounds (a new object each call)."""
-        from tf_lropt.schedules import CyclicalLearningRate
-
+        """The cyclical schedule between the found bounds (a new object each call), built by
+        the range test's ``LRRangeTestResult.to_schedule``."""
         self._require_found()
-        return CyclicalLearningRate(self.base_lr, self.max_lr, self.step_size, mode=self.mode,
-                                    gamma=self.gamma if self.mode == "exp_range" else 1.0)
+        return self.range_test.to_schedule(
+            self.step_size, mode=self.mode, gamma=self.gamma if self.mode == "exp_range" else 1.0)
 
     def callbacks(self) -> list[keras.callbacks.Callback]:
         """``[ScheduleCallback]`` driving the compiled optimizer's float rate by the schedule."""
-        from tf_lropt.callbacks import ScheduleCallback
-
         return [ScheduleCallback(self.schedule())]
 
     def plot(self):

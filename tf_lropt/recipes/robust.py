@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import keras
 
 from tf_lropt import _validation as v
+from tf_lropt.callbacks.weight_decay import WEIGHT_DECAY_OFF_FRACTION, WeightDecayScheduler
 from tf_lropt.recipes._base import Recipe, steps_per_epoch_of
 
 if TYPE_CHECKING:
@@ -22,7 +23,6 @@ PAPER_WEIGHT_DECAY = {"NAG": 1e-4, "Adam": 0.0, "AdamW": 1e-2, "RAdam": 1e-2,
                       "AdaBelief": 1e-2, "RAdaBeliefW": 1e-2}
 NAG_MOMENTUM = 0.9
 CROP_PADDING = 4
-WEIGHT_DECAY_OFF_FRACTION = 0.75
 # Table 1: the baseline, then one addition at a time (the four switches).
 TABLE_1 = {
     "Baseline": dict(cosine=False, trivial_augment=False, cutmix=False, weight_decay_off=False),
@@ -48,7 +48,7 @@ def table_2_optimizer(optimizer: str, learning_rate: Any,
                       weight_decay: float | None) -> keras.optimizers.Optimizer:
     """An optimizer of the paper's table 2 by name (``OPTIMIZERS``); ``learning_rate`` is a
     float or a schedule, ``weight_decay`` the paper's lambda (see ``keras_weight_decay``)."""
-    from tf_lropt import optimizers
+    from tf_lropt.optimizers import AdaBelief, RAdaBeliefW, RAdam
 
     v.check_choice("optimizer", optimizer, OPTIMIZERS)
     decay = keras_weight_decay(optimizer, weight_decay)
@@ -56,8 +56,7 @@ def table_2_optimizer(optimizer: str, learning_rate: Any,
         return keras.optimizers.SGD(learning_rate, momentum=NAG_MOMENTUM, nesterov=True,
                                     weight_decay=decay)
     classes = {"Adam": keras.optimizers.Adam, "AdamW": keras.optimizers.AdamW,
-               "RAdam": optimizers.RAdam, "AdaBelief": optimizers.AdaBelief,
-               "RAdaBeliefW": optimizers.RAdaBeliefW}
+               "RAdam": RAdam, "AdaBelief": AdaBelief, "RAdaBeliefW": RAdaBeliefW}
     return classes[optimizer](learning_rate, weight_decay=decay)
 
 
@@ -206,19 +205,13 @@ class RobustRecipe(Recipe):
     def callbacks(self) -> list[keras.callbacks.Callback]:
         """``[WeightDecayScheduler]`` turning decay off at 75 % of ``epochs`` (or nothing).
 
-        On JAX, whose compiled step freezes the optimizer's float ``weight_decay`` (which
-        ``WeightDecayScheduler`` cannot drive there), a callback that sets it to 0 at the
-        same epoch and retraces the train step once.
+        On JAX the scheduler sets the optimizer's float ``weight_decay`` to 0 at that epoch
+        and retraces the train step once (see ``WeightDecayScheduler``).
         """
         if not (self.weight_decay_off and self.weight_decay):
             return []
-        from tf_lropt.callbacks import WeightDecayScheduler
-
-        scheduler = WeightDecayScheduler(off_fraction=WEIGHT_DECAY_OFF_FRACTION,
-                                         total_epochs=self.epochs)
-        if keras.backend.backend() == "jax":
-            return [_WeightDecayOffByRetracing(scheduler.off_epoch(self.epochs))]
-        return [scheduler]
+        return [WeightDecayScheduler(off_fraction=WEIGHT_DECAY_OFF_FRACTION,
+                                     total_epochs=self.epochs)]
 
     def augment(self, dataset: tf.data.Dataset, num_classes: int, *,
                 drop_remainder: bool = True) -> tf.data.Dataset:
@@ -295,31 +288,3 @@ class RobustRecipe(Recipe):
             "batch_size": self.batch_size,
         }
 
-
-class _WeightDecayOffByRetracing(keras.callbacks.Callback):
-    """Sets ``weight_decay`` to 0 from ``off_epoch`` on and retraces the train step (JAX)."""
-
-    def __init__(self, off_epoch: int):
-        super().__init__()
-        self.off_epoch = off_epoch
-        self._configured: float | None = None
-
-    def _optimizer(self):
-        optimizer = self.model.optimizer
-        return getattr(optimizer, "inner_optimizer", optimizer)
-
-    def on_train_begin(self, logs: dict | None = None) -> None:
-        self._configured = self._optimizer().weight_decay
-
-    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        wanted = 0.0 if epoch >= self.off_epoch else self._configured
-        if self._optimizer().weight_decay != wanted:
-            self._optimizer().weight_decay = wanted
-            self.model.make_train_function(force=True)
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        if logs is not None:
-            logs["weight_decay"] = float(self._optimizer().weight_decay or 0.0)
-
-    def on_train_end(self, logs: dict | None = None) -> None:
-        self._optimizer().weight_decay = self._configured  # the config keeps the float

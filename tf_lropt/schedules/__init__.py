@@ -5,6 +5,7 @@ linear warm-up wrapper for any schedule. Every rate is computed in
 ``_formulas``; the callbacks in ``tf_lropt.callbacks`` drive the same objects.
 """
 
+from tf_lropt.schedules._formulas import CYCLICAL_MODES
 from tf_lropt.schedules.cosine import Cosine
 from tf_lropt.schedules.cyclical import (
     CyclicalLearningRate,
@@ -18,6 +19,7 @@ from tf_lropt.schedules.one_cycle import OneCycle
 from tf_lropt.schedules.warmup import Warmup
 
 __all__ = [
+    "CYCLICAL_MODES",
     "Cosine",
     "CyclicalLearningRate",
     "ExpRange",

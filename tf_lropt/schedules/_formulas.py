@@ -28,6 +28,7 @@ from keras import ops
 CYCLICAL_MODES = ("triangular", "triangular2", "exp_range")
 WINDOW_SHAPES = ("triangular", "welch", "hann")
 SCALE_MODES = ("cycle", "iterations")
+RANGE_TEST_MODES = ("linear", "exponential")
 
 
 def as_float_step(step: Any) -> Any:
@@ -230,3 +231,30 @@ def one_cycle(
     rising = _half_cosine(start, peak, i / phase1_end)
     falling = _half_cosine(end, peak, (phase2_end - i) / (phase2_end - phase1_end))
     return ops.where(i <= phase1_end, rising, falling)
+
+
+def range_test(step: Any, num_steps: int, min_lr: float, max_lr: float, mode: str) -> Any:
+    """The LR range test's rate at batch ``step`` (from 0) of ``num_steps`` batches.
+
+    ``linear`` (Smith's): ``min_lr + (max_lr - min_lr) * f``; ``exponential``:
+    ``min_lr * (max_lr / min_lr) ** f``, equal steps on a log scale for ranges spanning
+    several decades; ``f = step / (num_steps - 1)``. Each half is measured from its own end
+    in exact step differences, so the first and last batches get ``min_lr`` and ``max_lr``
+    exactly (in float32) and the exponential's exponent never exceeds half the range.
+
+    References:
+        - [Smith, 2017. Cyclical Learning Rates for Training Neural Networks](
+          https://arxiv.org/abs/1506.01186), section 3.3.
+    """
+    i = as_float_step(step)
+    last = float(max(num_steps - 1, 1))
+    from_start, from_end = i / last, (last - i) / last
+    first_half = 2.0 * i <= last
+    if mode == "linear":
+        span = max_lr - min_lr
+        return ops.where(first_half, min_lr + span * from_start, max_lr - span * from_end)
+    if mode == "exponential":
+        log_ratio = math.log(max_lr / min_lr)  # float64: the ratio may span many decades
+        return ops.where(first_half, min_lr * ops.exp(from_start * log_ratio),
+                         max_lr * ops.exp(-from_end * log_ratio))
+    raise ValueError(f"Unknown range-test mode {mode!r}; valid: {RANGE_TEST_MODES}.")

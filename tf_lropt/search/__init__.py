@@ -1,6 +1,7 @@
 """Finding the learning rate: the LR range test and the coarse-to-fine explorer.
 
-``range_test``: Smith's LR range test (``find_lr``, the ``LRRangeTest`` callback).
+``range_test``: Smith's LR range test (``find_lr``; the ``LRRangeTest`` callback in
+``range_test_callback``; ``suggest`` and ``LRRangeTestResult`` in ``range_test_result``).
 ``explorer``: Fujiwara's digit-by-digit explorer (``LRExplorer``), its candidate
 lists in ``candidates``, its early stopping in ``stopping``, its KerasTuner engine in
 ``tuner``. ``_common`` holds what they share: data unpacking, the
@@ -21,6 +22,7 @@ from tf_lropt.search.range_test import (
     centered_moving_average,
     find_lr,
     range_test_rate,
+    suggest,
 )
 
 __all__ = [
@@ -35,4 +37,5 @@ __all__ = [
     "range_test_rate",
     "rate_quantum",
     "refine_rates",
+    "suggest",
 ]
