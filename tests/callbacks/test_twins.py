@@ -3,6 +3,7 @@
 import csv
 import inspect
 import pydoc
+import textwrap
 import warnings
 
 import keras
@@ -108,6 +109,25 @@ def test_help_lists_every_argument(schedule_class):
         assert f"{name}:" in twin.__doc__, name
         assert f"{name}=" in text or f"{name}:" in text, name
     assert "Args:" in text and schedule_class.__name__ in text
+
+
+@pytest.mark.backend_agnostic
+def test_docstrings_come_from_one_template_with_the_shared_arguments():
+    from tf_lropt.callbacks.schedule_callback import schedule_callback_keyword_args
+
+    shared = inspect.cleandoc("        " + schedule_callback_keyword_args)
+    names = [line.split(":")[0] for line in shared.splitlines()]
+    assert names == list(inspect.signature(ScheduleCallback).parameters)[1:]
+    for documented in (ScheduleCallback, *TWINS.values()):
+        text = inspect.getdoc(documented)
+        assert "{{" not in text and "}}" not in text, documented.__name__
+        assert "\n" + textwrap.indent(shared, "    ") + "\n" in text, documented.__name__
+    # The schedule's own entries and notes, as the schedule's docstring words them.
+    cosine = inspect.getdoc(CosineCallback)
+    assert cosine.startswith("Callback twin of ``tf_lropt.schedules.Cosine``.\n\nBuilds ``Cosine(")
+    assert "    restart_decay: peak factor per restart, in ``(0, 1]``.\n" in cosine
+    assert "\nArgument names:\n    ``warmup_start_lr`` here and ``Warmup``'s" in cosine
+    assert "name:" not in cosine.replace("Argument names:", "")  # the schedule's display name
 
 
 @pytest.mark.backend_agnostic

@@ -17,6 +17,15 @@ from tf_lropt.schedules import Cosine, CyclicalLearningRate, OneCycle
 DEFAULT_BASE_MOMENTUM = 0.85
 DEFAULT_MAX_MOMENTUM = 0.95
 
+# ScheduleCallback's own keyword arguments, documented once: its docstring and every callback
+# twin's fill the placeholder ``{{schedule_callback_keyword_args}}`` with them, the way Keras
+# documents its optimizers' shared arguments (``{{base_optimizer_keyword_args}}``).
+schedule_callback_keyword_args = """cycle_momentum: cycle momentum / beta_1 inversely to the rate.
+        base_momentum: momentum at the rate's peak, in ``(0, 1)``.
+        max_momentum: momentum at the rate's lowest point, in ``[base_momentum, 1)``.
+        momentum_schedule: explicit ``step -> momentum``; implies cycling.
+        verbose: print the rate at each epoch start when ``> 0``."""
+
 
 def current_step(optimizer: Any) -> int:
     """The optimizer's update count (micro-batches // gradient_accumulation_steps)."""
@@ -94,11 +103,7 @@ class ScheduleCallback(keras.callbacks.Callback):
 
     Args:
         schedule: a ``LearningRateSchedule`` or a callable ``step -> rate``.
-        cycle_momentum: cycle momentum / beta_1 inversely to the rate.
-        base_momentum: momentum at the rate's peak, in ``(0, 1)``.
-        max_momentum: momentum at the rate's lowest point, in ``[base_momentum, 1)``.
-        momentum_schedule: explicit ``step -> momentum``; implies cycling.
-        verbose: print the rate at each epoch start when ``> 0``.
+        {{schedule_callback_keyword_args}}
 
     The optimizer must be built with a float learning rate (a schedule there
     raises ``ValueError`` at ``on_train_begin``).
@@ -202,3 +207,7 @@ class ScheduleCallback(keras.callbacks.Callback):
             self._momentum_variable = None
 
 
+if ScheduleCallback.__doc__:  # None under python -OO
+    ScheduleCallback.__doc__ = ScheduleCallback.__doc__.replace(
+        "{{schedule_callback_keyword_args}}", schedule_callback_keyword_args
+    )

@@ -5,9 +5,12 @@ schedule's order), builds the schedule with them and drives it with
 ``ScheduleCallback``, whose own arguments (``cycle_momentum``, ``base_momentum``,
 ``max_momentum``, ``momentum_schedule``, ``verbose``) follow as keyword-only
 arguments. Nothing is restated: the signature shown by ``help()`` and
-``inspect.signature`` and the "Args" of the docstring are generated from the
-schedule's signature and docstring and from ``ScheduleCallback``'s, so a new
-schedule argument reaches its twin without an edit here.
+``inspect.signature`` is the schedule's followed by ``ScheduleCallback``'s, and the
+docstring is one template (``_TWIN_DOCSTRING``) whose placeholders take the
+schedule's name, its arguments' entries and notes from its docstring, and
+``schedule_callback_keyword_args``, the text ``ScheduleCallback``'s own docstring
+uses (Keras documents its optimizers' shared arguments the same way). A new schedule
+argument reaches its twin without an edit here.
 
 ``TWINS`` maps every schedule class to its twin. ``CyclicLR`` and
 ``CosineAnnealing`` are the familiar names of ``CyclicalLearningRateCallback`` and
@@ -21,7 +24,10 @@ import re
 import textwrap
 from typing import Any, ClassVar
 
-from tf_lropt.callbacks.schedule_callback import ScheduleCallback
+from tf_lropt.callbacks.schedule_callback import (
+    ScheduleCallback,
+    schedule_callback_keyword_args,
+)
 from tf_lropt.schedules import (
     Cosine,
     CyclicalLearningRate,
@@ -37,54 +43,70 @@ TWINS: dict[type, type[ScheduleTwin]] = {}
 
 # Schedule arguments a callback has no use for (the schedule's display name).
 _HIDDEN_SCHEDULE_ARGUMENTS = ("self", "name")
-_SECTION = re.compile(r"^(\w[\w ]*):\s*$")
-_ENTRY = re.compile(r"^    (\w+(?:, \w+)*):")
+# The schedule's docstring sections a twin repeats after its arguments.
+_REPEATED_SECTIONS = ("Argument names", "References")
+
+# Every twin's docstring: the placeholders are filled from the schedule's signature and
+# docstring, ``{{schedule_callback_keyword_args}}`` as in ``ScheduleCallback``'s own.
+_TWIN_DOCSTRING = """Callback twin of ``tf_lropt.schedules.{{schedule}}``.
+
+    {{summary}}
+
+    Args:
+        {{schedule_args}}
+        {{schedule_callback_keyword_args}}
+{{sections}}
+    """
+_TWIN_SUMMARY = (
+    "Builds ``{{schedule}}({{arguments}})`` from the same arguments and sets the optimizer's "
+    "learning rate from it before every batch, at step ``optimizer.iterations``: the rates "
+    "are those of the schedule passed to the optimizer itself. The optimizer must be built "
+    "with a float learning rate. ``ScheduleCallback`` describes the step counter, "
+    "``steps_per_execution`` (warned about), the logged values (recorded by TensorBoard and "
+    "CSVLogger whatever the order of the callbacks) and momentum cycling."
+)
+
+
+def _fill(template: str, **values: str) -> str:
+    for name, value in values.items():
+        template = template.replace("{{" + name + "}}", value)
+    return template
 
 
 def _sections(cls: type) -> dict[str, list[str]]:
-    """The docstring's Google-style sections (``Args``, ``References``, ...), as lines."""
+    """The Google-style sections (``Args:``, ``References:`` ...) of ``cls``'s own docstring,
+    as their indented lines."""
     sections: dict[str, list[str]] = {}
     current: list[str] | None = None
     for line in (inspect.getdoc(cls) or "").splitlines():
-        header = _SECTION.match(line)
-        if header:
-            current = sections.setdefault(header.group(1), [])
+        if re.fullmatch(r"\w[\w ]*:", line):
+            current = sections.setdefault(line[:-1], [])
+        elif line and not line.startswith(" "):
+            current = None
         elif current is not None:
-            if line and not line.startswith(" "):
-                current = None
-            else:
-                current.append(line)
-    return {name: _strip(lines) for name, lines in sections.items()}
+            current.append(line)
+    return {name: "\n".join(lines).rstrip().splitlines() for name, lines in sections.items()}
 
 
-def _strip(lines: list[str]) -> list[str]:
-    while lines and not lines[-1].strip():
-        lines = lines[:-1]
-    return lines
-
-
-def _argument_docs(cls: type) -> dict[str, list[str]]:
-    """Each documented argument's lines from ``cls``'s docstring, then its bases'."""
-    documented: dict[str, list[str]] = {}
+def _argument_entries(cls: type) -> dict[str, list[str]]:
+    """Each argument's lines in the ``Args`` of ``cls``, or else of the nearest base."""
+    entries: dict[str, list[str]] = {}
     for klass in cls.__mro__:
-        current: list[str] | None = None
+        own: dict[str, list[str]] = {}
+        lines: list[str] | None = None
         for line in _sections(klass).get("Args", []):
-            entry = _ENTRY.match(line)
-            if entry:
-                current = [line]
-                for name in entry.group(1).split(", "):
-                    documented.setdefault(name, current)
-            elif current is not None and line.strip():
-                current.append(line)
-    return documented
+            if re.match(r"    \w+:", line):  # an entry; its continuation is indented deeper
+                lines = own.setdefault(line.split(":")[0].strip(), [])
+            if lines is not None and line.strip():
+                lines.append(line)
+        for name, lines_of_name in own.items():
+            entries.setdefault(name, lines_of_name)
+    return entries
 
 
 def _section(cls: type, name: str) -> list[str]:
-    for klass in cls.__mro__:
-        lines = _sections(klass).get(name)
-        if lines:
-            return lines
-    return []
+    """Section ``name`` of the first docstring in ``cls``'s MRO that has it."""
+    return next((lines for klass in cls.__mro__ if (lines := _sections(klass).get(name))), [])
 
 
 def _callback_parameters() -> list[inspect.Parameter]:
@@ -105,48 +127,34 @@ def _schedule_parameters(schedule_class: type) -> list[inspect.Parameter]:
 
 
 def _twin_docstring(twin: type, schedule_class: type) -> str:
-    schedule_parameters = _schedule_parameters(schedule_class)
-    schedule_docs = _argument_docs(schedule_class)
-    callback_docs = _argument_docs(ScheduleCallback)
+    """``_TWIN_DOCSTRING`` filled for ``schedule_class``."""
+    parameters = _schedule_parameters(schedule_class)
+    entries = _argument_entries(schedule_class)
     arguments: list[str] = []
-    for parameters, docs, owner in (
-        (schedule_parameters, schedule_docs, schedule_class),
-        (_callback_parameters(), callback_docs, ScheduleCallback),
-    ):
-        for parameter in parameters:
-            lines = docs.get(parameter.name)
-            if lines is None:
-                raise TypeError(
-                    f"{owner.__name__}'s docstring does not document argument "
-                    f"`{parameter.name}`, so {twin.__name__} cannot list it."
-                )
-            if lines[0].startswith(f"    {parameter.name}:"):
-                arguments.extend(lines)
-            else:  # a shared entry such as "beta_1, beta_2: ..."
-                arguments.append(f"    {parameter.name}: see {lines[0].strip()}")
-    names = ", ".join(p.name for p in schedule_parameters)
-    summary = (
-        f"Builds ``{schedule_class.__name__}({names})`` from the same arguments and sets "
-        "the optimizer's learning rate from it before every batch, at step "
-        "``optimizer.iterations``: the rates are those of the schedule passed to the "
-        "optimizer itself. The optimizer must be built with a float learning rate. "
-        "``ScheduleCallback`` describes the step counter, ``steps_per_execution`` (warned "
-        "about), the logged values (recorded by TensorBoard and CSVLogger whatever the "
-        "order of the callbacks) and momentum cycling."
-    )
-    parts = [
-        f"Callback twin of ``tf_lropt.schedules.{schedule_class.__name__}``.",
-        "",
-        textwrap.fill(summary, width=80, break_on_hyphens=False),
-        "",
-        "Args:",
-        *arguments,
-    ]
-    for name in ("Argument names", "References"):
+    for parameter in parameters:
+        if parameter.name not in entries:
+            raise TypeError(
+                f"{schedule_class.__name__}'s docstring does not document argument "
+                f"`{parameter.name}`, so {twin.__name__} cannot list it."
+            )
+        arguments += entries[parameter.name]
+    sections: list[str] = []
+    for name in _REPEATED_SECTIONS:
         lines = _section(schedule_class, name)
         if lines:
-            parts += ["", f"{name}:", *lines]
-    return "\n".join(parts) + "\n"
+            sections += ["", f"{name}:", *lines]
+    schedule = schedule_class.__name__
+    summary = _fill(_TWIN_SUMMARY, schedule=schedule,
+                    arguments=", ".join(p.name for p in parameters))
+    return _fill(
+        _TWIN_DOCSTRING,
+        schedule=schedule,
+        summary=textwrap.fill(summary, width=84, initial_indent="    ",
+                              subsequent_indent="    ", break_on_hyphens=False).lstrip(),
+        schedule_args=textwrap.indent("\n".join(arguments), "    ").lstrip(),
+        schedule_callback_keyword_args=schedule_callback_keyword_args,
+        sections=textwrap.indent("\n".join(sections), "    "),
+    )
 
 
 class ScheduleTwin(ScheduleCallback):
