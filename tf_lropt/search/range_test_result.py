@@ -1,10 +1,7 @@
-"""What a range test's curves suggest, and the result that holds them.
-
-:func:`suggest` is the analysis, a pure function of the rates and the per-batch
-curves; :class:`LRRangeTestResult` holds a test's data and reads its
-``suggestion`` from it. The smoothing is a centered moving average over about
-``1 / (1 - smoothing)`` batches, so the curves do not lag behind the rate, and
-suggestions are read only where its window is whole (:func:`trusted_window`).
+"""What a range test's curves suggest (:func:`suggest`, a pure function of the rates and
+the per-batch curves), and the result that holds a test's data (:class:`LRRangeTestResult`).
+Curves are smoothed without lag (a centered moving average) and read only where its window
+is whole (:func:`trusted_window`).
 
 References:
     - Smith, L. N. (2017). Cyclical Learning Rates for Training Neural Networks.
@@ -25,16 +22,10 @@ from tf_lropt.plot import plot_range_test
 from tf_lropt.schedules import CyclicalLearningRate
 from tf_lropt.search._common import lower_is_better
 
-__all__ = [
-    "LRRangeTestResult",
-    "LRSuggestion",
-    "centered_moving_average",
-    "suggest",
-    "trusted_window",
-]
+__all__ = ["LRRangeTestResult", "LRSuggestion", "centered_moving_average", "suggest",
+           "trusted_window"]
 
-# Fewer trusted batches than this give no suggestion: no rise or slope to read.
-_MIN_TRUSTED_BATCHES = 5
+_MIN_TRUSTED_BATCHES = 5  # fewer give no suggestion: no rise or slope to read
 
 
 @dataclasses.dataclass(frozen=True)
@@ -205,7 +196,7 @@ def drop_partial_batches(
             f"Argument `batch_sizes` must have one entry per batch ({rates.size}); "
             f"received {sizes.size} entries."
         )
-    keep = sizes == sizes.max() if sizes.size else np.ones(0, dtype=bool)
+    keep = sizes == sizes.max(initial=0)
     return rates[keep], {k: v[keep] for k, v in curves.items()}, int(np.count_nonzero(~keep))
 
 
