@@ -38,17 +38,17 @@ each schedule keeps its shape; the range test always covers 8 epochs of the trai
   as long as the paper reads it; evaluation every 100 iterations (test_interval x 0.1), seeds
   0-2. Arms cut for the budget: Caffe's exp policy and table 3 (ten 7,000-iteration arms would
   triple the cost); the headline claim needs only triangular2 and the two baselines. Measured
-  on one pinned core of the shared 2-core machine (``taskset -c 1``, batch 100): TensorFlow
-  graph mode 0.21 s an iteration and 5.3 s a 10,000-image test pass, JAX 0.39 s and 11.5 s,
-  TensorFlow with XLA 0.37 s and 6.7 s; run it with ``KERAS_BACKEND=tensorflow --xla off``.
-  23,200 iterations and 232 test passes a seed: about 1.7 CPU-hours a seed, 5.1 for three
-  seeds, plus the range test (800 iterations, 3 minutes).
-- reduced (short runs, 2026-12-04): a fixed 5,000-image training subset (50 iterations an
-  epoch), the whole test set, factor 0.02 (1,400 iterations, triangular2 a single stage
-  0.001-0.006 with step size 40 = 0.8 epoch, below the 2 epochs ``CyclicalRecipe`` accepts;
-  no Caffe standard arm), Keras' default initialisation and one weight decay on every kernel,
-  evaluation every 50 iterations, seeds 0-2 (measured with JAX on one core of the shared
-  2-core machine: 9-11 minutes a run; the range test, 400 iterations, a few minutes).
+  on one pinned core of the shared 2-core machine (``taskset -c 1``, batch 100, other jobs
+  running): TensorFlow graph mode 0.21 s an iteration and 5.3 s a 10,000-image test pass, JAX
+  0.39 s and 11.5 s, TensorFlow with XLA 0.37 s and 6.7 s; so run it with
+  ``KERAS_BACKEND=tensorflow --xla off``. 23,200 iterations and 232 test passes a seed: about
+  1.7 CPU-hours a seed, 5.1 for three seeds, plus the range test (800 iterations, 3 minutes).
+- reduced (the first campaign's short runs): a fixed 5,000-image training subset (50
+  iterations an epoch), the whole test set, factor 0.02 (1,400 iterations, triangular2 a single
+  stage 0.001-0.006 with step size 40 = 0.8 epoch, below the 2 epochs ``CyclicalRecipe``
+  accepts; no Caffe standard arm), Keras' default initialisation and one weight decay on every
+  kernel, evaluation every 50 iterations, seeds 0-2 (measured with JAX on one core of the
+  shared 2-core machine: 9-11 minutes a run; the range test, 400 iterations, a few minutes).
 - smoke: 64 images, factor 0.0002 (CI only).
 
     KERAS_BACKEND=tensorflow python examples/exp7_cyclical_caffe.py --medium --xla off
@@ -63,7 +63,7 @@ from typing import Any
 
 from _harness import models, papers, results
 from _harness.experiment import Experiment, Scale, format_mean_std, mean_std
-from _harness.training import Batches, Method, PeriodTracker, classifier
+from _harness.training import Batches, Method, classifier
 
 import keras
 import numpy as np
@@ -246,7 +246,7 @@ def recipe_for(experiment: Experiment, num_examples: int) -> CyclicalRecipe:
     return CyclicalRecipe(4 * 2 * int(epochs) if whole else 4, per_epoch,
                           step_size_epochs=int(epochs) if whole else 2, cycles=4,
                           mode="triangular2", lr_range=(RANGE_MIN_LR, RANGE_MAX_LR),
-                          range_test_epochs=RANGE_TEST_EPOCHS)
+                          range_test_epochs=1)  # one pass over 8 epochs' batches (range_test)
 
 
 def recipe_step_size(experiment: Experiment, num_examples: int) -> int | None:
@@ -259,8 +259,8 @@ def recipe_step_size(experiment: Experiment, num_examples: int) -> int | None:
 
 def range_test(experiment: Experiment, splits, out: results.ResultsDir) -> dict:
     """Smith's LR range test through ``CyclicalRecipe.find``: lr rising linearly from 1e-5 to
-    0.02 over 8 epochs of the training data (the harness's paired batches), SGD momentum 0.9;
-    the curve (CSV), its plot and the bounds Smith's rule reads off the accuracy."""
+    0.02 over 8 epochs of the training data (the harness's batches), SGD momentum 0.9; the
+    curve (CSV), its plot and the bounds Smith's rule reads off the accuracy."""
     seed, scale = experiment.args.seeds[0], experiment.scale
     keras.utils.set_random_seed(seed)
     x_train, y_train = splits.train
@@ -270,8 +270,10 @@ def range_test(experiment: Experiment, splits, out: results.ResultsDir) -> dict:
                   keras.losses.CategoricalCrossentropy(from_logits=True), metrics=["accuracy"],
                   **experiment.compile_options())
     recipe = recipe_for(experiment, len(y_train))
-    batches = Batches(x_train, y_train, scale.batch, recipe.steps_per_epoch, seed)
-    recipe.find(model, batches, callbacks=[PeriodTracker(batches)])
+    # 8 epochs of the harness's batches as one stream (Keras shuffles their order, seeded):
+    # the rate rises linearly over all of them
+    iterations = RANGE_TEST_EPOCHS * recipe.steps_per_epoch
+    recipe.find(model, Batches(x_train, y_train, scale.batch, iterations, seed))
     result = recipe.range_test
     result.to_csv(out.file("lr_range_test.csv"))
     import matplotlib
@@ -282,8 +284,7 @@ def range_test(experiment: Experiment, splits, out: results.ResultsDir) -> dict:
     axes = recipe.plot()
     axes[0].figure.savefig(out.file("lr_range_test.png"), dpi=110)
     plt.close(axes[0].figure)
-    return {"iterations": RANGE_TEST_EPOCHS * recipe.steps_per_epoch,
-            "base_lr": recipe.base_lr, "max_lr": recipe.max_lr}
+    return {"iterations": iterations, "base_lr": recipe.base_lr, "max_lr": recipe.max_lr}
 
 
 def main(argv: list[str] | None = None) -> str:

@@ -148,3 +148,14 @@ def test_a_scaled_bias_moves_as_caffe_lr_mult_2_under_sgd():
                         models.ScaledBias(math.sqrt(2))])
     np.testing.assert_allclose(scaled, 2 * plain, rtol=1e-5)
     assert np.all(plain != 0)
+
+
+def test_medium_plan_lists_five_arms_for_three_seeds(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        exp7.main(["--medium", "--synthetic", "--list-runs", "--results-dir", str(tmp_path)])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert sorted(lines) == sorted(f"run\t{seed}\t{name}" for seed in (0, 1, 2)
+                                   for name in exp7.MEDIUM_ARMS)
+    with pytest.raises(ValueError, match="--methods must name"):
+        exp7.main(["--medium", "--synthetic", "--methods", "Adam fixed", "--results-dir",
+                   str(tmp_path)])
