@@ -273,7 +273,10 @@ def range_test(experiment: Experiment, splits, out: results.ResultsDir) -> dict:
     # 8 epochs of the harness's batches as one stream (Keras shuffles their order, seeded):
     # the rate rises linearly over all of them
     iterations = RANGE_TEST_EPOCHS * recipe.steps_per_epoch
-    recipe.find(model, Batches(x_train, y_train, scale.batch, iterations, seed))
+    try:
+        recipe.find(model, Batches(x_train, y_train, scale.batch, iterations, seed))
+    except ValueError as error:  # no rise to read bounds from: a finding, not a crash
+        return {"iterations": iterations, "base_lr": None, "max_lr": None, "error": str(error)}
     result = recipe.range_test
     result.to_csv(out.file("lr_range_test.csv"))
     import matplotlib
@@ -285,6 +288,18 @@ def range_test(experiment: Experiment, splits, out: results.ResultsDir) -> dict:
     axes[0].figure.savefig(out.file("lr_range_test.png"), dpi=110)
     plt.close(axes[0].figure)
     return {"iterations": iterations, "base_lr": recipe.base_lr, "max_lr": recipe.max_lr}
+
+
+def range_test_line(bounds: dict | None) -> str:
+    """The range test's line under the tables."""
+    if bounds is None:
+        return "not run"
+    if bounds.get("base_lr") is None:
+        return f"{bounds['iterations']} iterations: {bounds['error']}"
+    return (f"{bounds['iterations']} iterations, linear {RANGE_MIN_LR:g} -> {RANGE_MAX_LR:g}: "
+            f"Smith's rule reads base_lr {bounds['base_lr']:.3g}, max_lr "
+            f"{bounds['max_lr']:.3g} (paper: {papers.EXP7_BOUNDS[0]:g} and "
+            f"{papers.EXP7_BOUNDS[1]:g}); see lr_range_test.png and lr_range_test.csv")
 
 
 def main(argv: list[str] | None = None) -> str:
@@ -352,11 +367,7 @@ def main(argv: list[str] | None = None) -> str:
         bounds = {**range_test(experiment, splits, out), "scale": args.scale}
         with open(stored, "w") as stream:
             json.dump(bounds, stream)
-    range_line = "not run" if bounds is None else (
-        f"{bounds['iterations']} iterations, linear {RANGE_MIN_LR:g} -> {RANGE_MAX_LR:g}: "
-        f"Smith's rule reads base_lr {bounds['base_lr']:.3g}, max_lr {bounds['max_lr']:.3g} "
-        f"(paper: {papers.EXP7_BOUNDS[0]:g} and {papers.EXP7_BOUNDS[1]:g}); see "
-        "lr_range_test.png and lr_range_test.csv")
+    range_line = range_test_line(bounds)
     read_means = {name: {str(n): mean_std(values)[0] for n, values in cells.items()}
                   for name, cells in read_at.items()}
     network = ("Caffe cifar10_full network (prototxt fillers and multipliers)"

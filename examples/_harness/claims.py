@@ -343,6 +343,8 @@ def _range_bounds(summary: dict) -> Verdict:
     if not bounds:
         return Verdict(NOT_RUN, NOT_RUN)
     base, peak = bounds["base_lr"], bounds["max_lr"]
+    if base is None or peak is None:  # the curve showed no rise to read bounds from
+        return Verdict(f"no bounds: {bounds.get('error', 'none read')}", NOT_HELD)
     ours = f"base_lr {base:.3g}, max_lr {peak:.3g} ({bounds['iterations']} iterations, 1 run)"
     near = all(p / BOUNDS_FACTOR <= v <= p * BOUNDS_FACTOR
                for v, p in zip((base, peak), PAPER_BOUNDS, strict=True))
