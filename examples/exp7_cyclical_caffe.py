@@ -2,53 +2,97 @@
 CIFAR-10 network.
 
 Table 2 setting: SGD with momentum 0.9 (Caffe's cifar10_full solver, weight decay 0.004 as a
-coupled L2 term), batch 100 (500 iterations an epoch): fixed lr 0.001 (paper 81.4 % at 70,000),
-triangular2 base 0.001 max 0.006 step 2,000 (81.4 % at 25,000), linear decay 0.007 -> 0.001 over
-4,000 then fixed (78.5 % at 25,000), Caffe's exp policy 0.001 * 0.99994^i (79.1 % at 70,000) and
-exp_range with gamma 0.99994 (82.2 % at 42,000). Every run goes to 70,000 iterations and is read
-at the paper's count (a schedule's value never depends on the run's length). Then the LR range
-test (linear from 1e-5 to 0.02 over 8 epochs) whose plot picks the bounds, and table 3:
-Nesterov, Adam, RMSprop, AdaGrad, AdaDelta, each fixed at its base rate vs triangular at the
-paper's bounds.
+coupled L2 term), batch 100 (500 iterations an epoch on CIFAR-10). The table's "fixed" row
+(81.4 % at 70,000) is Caffe's standard run (``train_full.sh``: lr 0.001, x0.1 at 60,000 and
+again at 65,000); we run it as "Caffe standard" and, beside it, a truly constant 0.001
+("fixed"). triangular2 (81.4 % at 25,000) is table 1's staged run: bounds 0.001-0.005 with
+step size 2,000 from iteration 0, 0.0001-0.0005 with step 1,000 from 16,000, 0.00001-0.00005
+with step 500 from 22,000 to 25,000, each stage a fresh triangular2 (amplitude halved every
+cycle). Linear decay 0.007 -> 0.001 over 4,000 then fixed (78.5 % at 25,000), Caffe's exp
+policy 0.001 * 0.99994^i (79.1 % at 70,000) and exp_range 0.001-0.006, step 2,000, gamma
+0.99994 (82.2 % at 42,000). Then the LR range test (linear from 1e-5 to 0.02 over 8 epochs,
+``tf_lropt.recipes.CyclicalRecipe.find``) whose plot picks the bounds, and table 3: Nesterov,
+Adam, RMSprop, AdaGrad, AdaDelta, each fixed at its base rate vs triangular at the paper's
+bounds. A run is read at the paper's iteration counts (a schedule's value never depends on the
+run's length).
 
-Protocols: every iteration count (run length, step sizes, the paper's read-out points) is
-multiplied by the scale's ``factor`` and gamma raised to ``1 / factor``, so each schedule keeps
-its shape over the shorter run; the range test always covers 8 epochs of the training data.
+The network (medium and full) is the prototxt's: Gaussian weights (std 0.0001 conv1, 0.01
+conv2, conv3, ip1), zero biases, decay multiplier 250 on the classifier's weights and 0 on its
+bias, bias rate multiplier 2 (conv1, conv2, ip1), inputs mean-subtracted at the 0-255 scale
+(the scale the 0.0001 filler is written for). Remaining differences: Fashion-MNIST instead of
+CIFAR-10 (one channel, 28x28 zero-padded to 32x32, per-channel instead of per-pixel mean); the
+rate multiplier is a reparameterization of the bias, exact for SGD and Nesterov, exact up to
+epsilon for the adaptive optimizers; Keras' Adam/RMSprop/AdaGrad/AdaDelta constants
+(epsilon 1e-7) instead of Caffe's.
 
-- full (GPU): all training images, factor 1 (70,000 iterations), evaluation every 1,000, seed 0.
-- reduced (default on a CPU): a fixed 5,000-image training subset (50 iterations an epoch),
-  the whole test set, factor 0.02 (1,400 iterations, step size 40, read at the evaluations
-  nearest to 500 / 840 / 1,400), evaluation every 50 iterations, seeds 0-2 (measured with
-  JAX on one core of the shared 2-core machine: 9-11 minutes a run; the range test, 400
-  iterations, a few minutes).
+Protocols: every iteration count (run lengths, step sizes, stage starts, drops, the paper's
+read-out points) is multiplied by the scale's ``factor`` and gamma raised to ``1 / factor``, so
+each schedule keeps its shape; the range test always covers 8 epochs of the training data.
+
+- full (GPU): all training images, factor 1 (70,000 iterations), evaluation every 1,000 (the
+  solver's test_interval), seed 0, every arm of tables 2 and 3.
+- medium (CPU, each method at its own time scale): a fixed 10,000-image training subset (100
+  iterations an epoch), the whole test set, factor 0.1: triangular2's first half cycle is 200
+  iterations = 2 epochs (the document: 2-10 epochs; its run 4), the run lengths 7,000 (fixed,
+  Caffe standard), 4,200 (exp_range) and 2,500 (triangular2, decay) iterations, each arm only
+  as long as the paper reads it; evaluation every 100 iterations (test_interval x 0.1), seeds
+  0-2. Arms cut for the budget: Caffe's exp policy and table 3 (ten 7,000-iteration arms would
+  triple the cost); the headline claim needs only triangular2 and the two baselines. Measured
+  on one pinned core of the shared 2-core machine (``taskset -c 1``, batch 100, the other core
+  busy): TensorFlow graph mode 0.21 s an iteration and 5.3 s a 10,000-image test pass, JAX 0.39
+  s and 11.5 s, TensorFlow with XLA 0.37 s and 6.7 s (with both cores loaded by other jobs:
+  TensorFlow 0.41 s and 21 s, JAX 0.96 s); so run it with ``KERAS_BACKEND=tensorflow --xla
+  off``. 23,200 iterations and 232 test passes a seed: about 1.7 CPU-hours a seed, 5.1 for
+  three seeds (up to twice that on a fully loaded machine), plus the range test (800
+  iterations, 3 minutes).
+- reduced (the first campaign's short runs): a fixed 5,000-image training subset (50
+  iterations an epoch), the whole test set, factor 0.02 (1,400 iterations, triangular2 a single
+  stage 0.001-0.006 with step size 40 = 0.8 epoch, below the 2 epochs ``CyclicalRecipe``
+  accepts; no Caffe standard arm), Keras' default initialisation and one weight decay on every
+  kernel, evaluation every 50 iterations, seeds 0-2 (measured with JAX on one core of the
+  shared 2-core machine: 9-11 minutes a run; the range test, 400 iterations, a few minutes).
 - smoke: 64 images, factor 0.0002 (CI only).
 
-Fashion-MNIST is zero-padded from 28x28x1 to 32x32x1 inside the model.
-
-    python examples/exp7_cyclical_caffe.py
+    KERAS_BACKEND=tensorflow python examples/exp7_cyclical_caffe.py --medium --xla off
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
+from typing import Any
 
 from _harness import models, papers, results
 from _harness.experiment import Experiment, Scale, format_mean_std, mean_std
 from _harness.training import Batches, Method, classifier
 
 import keras
+import numpy as np
 
 from tf_lropt import schedules
+from tf_lropt.recipes import CyclicalRecipe
 
 EXPERIMENT = "exp7_cyclical_caffe"
 SCALES = {  # period: iterations per evaluation; factor: on every iteration count
     "full": Scale(None, None, 70, 100, period=1000, factor=1.0),
+    "medium": Scale(10_000, None, 70, 100, period=100, factor=0.1, seeds=(0, 1, 2)),
     "reduced": Scale(5_000, None, 28, 100, period=50, factor=0.02, seeds=(0, 1, 2)),
     "smoke": Scale(64, 32, 3, 8, period=5, factor=0.0002),
 }
+CAFFE_NETWORK = ("full", "medium")  # scales with the prototxt's fillers and multipliers
 MOMENTUM, WEIGHT_DECAY, GAMMA = 0.9, 0.004, 0.99994
 TABLE2, TABLE3 = papers.EXP7_TABLE2, papers.EXP7_TABLE3  # see _harness/papers.py
+CAFFE_STANDARD = papers.EXP7_CAFFE_STANDARD
+# Table 1's triangular2 stages: (base_lr, max_lr, step size, first iteration); the run ends
+# at 25,000.
+TABLE1_STAGES = ((0.001, 0.005, 2000, 0), (0.0001, 0.0005, 1000, 16_000),
+                 (0.00001, 0.00005, 500, 22_000))
+# The medium protocol's arms and their run lengths (the paper's read-out iteration).
+MEDIUM_ARMS = {"fixed": 70_000, CAFFE_STANDARD: 70_000, "exp_range": 42_000,
+               "triangular2": 25_000, "decay": 25_000}
+BIAS_LR_MULT = 2  # the prototxt's lr_mult on the biases of conv1, conv2 and ip1
+LINEAR_OPTIMIZERS = ("SGD", "Nesterov")  # their step is linear in the gradient
 OPTIMIZERS = {
     "SGD": lambda rate: keras.optimizers.SGD(rate, momentum=MOMENTUM),
     "Nesterov": lambda rate: keras.optimizers.SGD(rate, momentum=MOMENTUM, nesterov=True),
@@ -57,74 +101,207 @@ OPTIMIZERS = {
 }
 
 
-def table2_rates(f: float) -> dict:
-    """The five policies of table 2, their iteration counts scaled by ``f``."""
-    def steps(n: int) -> int:
-        return max(1, round(n * f))
+@keras.saving.register_keras_serializable(package="tf_lropt_examples")
+class Staged(keras.optimizers.schedules.LearningRateSchedule):
+    """Stage ``k`` (a schedule, or a constant rate) from iteration ``starts[k]`` on, counted
+    from its own start: Caffe's way of continuing a run with another solver file (table 1's
+    triangular2 stages, the standard run's x0.1 drops)."""
 
-    return {
+    def __init__(self, stages: list, starts: list[int]):
+        if len(stages) != len(starts) or not stages or starts[0] != 0 or any(
+                b <= a for a, b in zip(starts, starts[1:], strict=False)):
+            raise ValueError(f"starts must begin at 0, rise strictly and give one start per "
+                             f"stage; got starts={starts!r} for {len(stages)} stages")
+        self.stages, self.starts = list(stages), [int(s) for s in starts]
+
+    def __call__(self, step):
+        step = keras.ops.cast(step, "float32")
+        rate = None
+        for stage, start in zip(self.stages, self.starts, strict=True):
+            value = stage(step - start) if callable(stage) else keras.ops.cast(stage, "float32")
+            rate = value if rate is None else keras.ops.where(step >= start, value, rate)
+        return rate
+
+    def get_config(self) -> dict[str, Any]:
+        return {"stages": [keras.optimizers.schedules.serialize(s) if callable(s) else s
+                           for s in self.stages], "starts": self.starts}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Staged:
+        stages = [keras.optimizers.schedules.deserialize(s) if isinstance(s, dict) else s
+                  for s in config["stages"]]
+        return cls(stages, config["starts"])
+
+
+def steps(n: int, f: float) -> int:
+    """The paper's iteration count ``n`` at factor ``f`` (at least 1)."""
+    return max(1, round(n * f))
+
+
+def table1_triangular2(f: float, first_step_size: int | None = None) -> Staged:
+    """Table 1's three triangular2 stages at factor ``f``; ``first_step_size`` (the recipe's)
+    sets stage 1's half cycle, the later stages keep the paper's ratios to it."""
+    first = first_step_size or steps(TABLE1_STAGES[0][2], f)
+    return Staged([schedules.Triangular2(base, peak, max(1, round(first * size / 2000)))
+                   for base, peak, size, _ in TABLE1_STAGES],
+                  [steps(start, f) if start else 0 for *_, start in TABLE1_STAGES])
+
+
+def caffe_standard(f: float) -> Staged:
+    """Caffe's standard cifar10_full run: 0.001, x0.1 at 60,000 and at 65,000 (scaled)."""
+    return Staged([0.001, 0.0001, 0.00001], [0, steps(60_000, f), steps(65_000, f)])
+
+
+def table2_rates(f: float, staged: bool, first_step_size: int | None = None) -> dict:
+    """The policies of table 2, their iteration counts scaled by ``f``; ``staged``: table 1's
+    triangular2 and the Caffe standard arm (else the single-stage short-run triangular2)."""
+    rates = {
         "fixed": 0.001,
-        "triangular2": schedules.Triangular2(0.001, 0.006, steps(2000)),
-        "decay": keras.optimizers.schedules.PolynomialDecay(0.007, steps(4000), 0.001),
+        "triangular2": (table1_triangular2(f, first_step_size) if staged
+                        else schedules.Triangular2(0.001, 0.006, steps(2000, f))),
+        "decay": keras.optimizers.schedules.PolynomialDecay(0.007, steps(4000, f), 0.001),
         "exp": keras.optimizers.schedules.ExponentialDecay(0.001, 1, GAMMA ** (1 / f)),
-        "exp_range": schedules.ExpRange(0.001, 0.006, steps(2000), GAMMA ** (1 / f)),
+        "exp_range": schedules.ExpRange(0.001, 0.006, steps(2000, f), GAMMA ** (1 / f)),
     }
+    if staged:
+        rates[CAFFE_STANDARD] = caffe_standard(f)
+    return rates
 
 
-def methods(f: float) -> list[Method]:
+def methods(f: float, scale: str = "reduced", first_step_size: int | None = None
+            ) -> list[Method]:
+    """Every arm of the scale; a method's config names its network and schedule, so a run of
+    another protocol is never taken for it."""
+    staged = scale in CAFFE_NETWORK
+    network = {"network": "caffe prototxt"} if staged else {}
     found = [Method(name, lambda plan, rate=rate: OPTIMIZERS["SGD"](rate),
-                    config={"optimizer": "SGD", "policy": name, "factor": f})
-             for name, rate in table2_rates(f).items()]
+                    config={"optimizer": "SGD", "policy": name, "factor": f, **network,
+                            **({"schedule": keras.optimizers.schedules.serialize(rate)}
+                               if staged and not isinstance(rate, float) else {})})
+             for name, rate in table2_rates(f, staged, first_step_size).items()]
     for name, (base, peak, _) in TABLE3.items():
-        triangular = schedules.Triangular(base, peak, max(1, round(2000 * f)))
+        triangular = schedules.Triangular(base, peak, steps(2000, f))
         for policy, rate in (("fixed", base), ("triangular", triangular)):
             found.append(Method(f"{name} {policy}", lambda plan, n=name, r=rate: OPTIMIZERS[n](r),
-                                config={"optimizer": name, "policy": policy, "factor": f}))
+                                config={"optimizer": name, "policy": policy, "factor": f,
+                                        **network}))
+    if scale == "medium":
+        found = [m for m in found if m.name in MEDIUM_ARMS]
     return found
 
 
-def accuracy_at(history: dict, iteration: int) -> float | None:
-    """Test accuracy % at the evaluation nearest to ``iteration``."""
+def names_of(found: list[Method]) -> list[str]:
+    return [m.name for m in found]
+
+
+def run_length(name: str, scale: str) -> int:
+    """The paper's iteration count a method runs to: its read-out point at medium scale."""
+    return MEDIUM_ARMS[name] if scale == "medium" else 70_000
+
+
+def accuracy_at(history: dict, iteration: int, period: int) -> float | None:
+    """Test accuracy % at the evaluation nearest to ``iteration``; None where the run has no
+    evaluation within half a period of it (it ended earlier)."""
     if not history.get("step"):
         return None
     index = min(range(len(history["step"])), key=lambda i: abs(history["step"][i] - iteration))
+    if abs(history["step"][index] - iteration) > period / 2:
+        return None
     return 100.0 * history["val_accuracy"][index]
 
 
 RANGE_TEST_EPOCHS, RANGE_MIN_LR, RANGE_MAX_LR = 8, 1e-5, 0.02
 
 
-def body(shape):
-    return models.build_caffe_cifar10(shape, weight_decay=WEIGHT_DECAY)
+def pixel_scale(x_train: np.ndarray) -> float:
+    """The training images' pixel standard deviation at the 0-255 scale (as ``classifier``
+    standardizes them): the factor back to Caffe's mean-subtracted inputs."""
+    return float(x_train.astype("float64").std() + 1e-3 * 255)
+
+
+def body_for(scale: str, x_train: np.ndarray, optimizer: str = "SGD"):
+    """``build_body(shape)`` of the scale: the prototxt's network on Caffe's input scale
+    (medium, full), or the short runs' network."""
+    if scale not in CAFFE_NETWORK:
+        return lambda shape: models.build_caffe_cifar10(shape, weight_decay=WEIGHT_DECAY)
+    bias_scale = math.sqrt(BIAS_LR_MULT) if optimizer in LINEAR_OPTIMIZERS else BIAS_LR_MULT
+    to_caffe = pixel_scale(x_train)
+
+    def build(shape):
+        network = models.build_caffe_cifar10(shape, weight_decay=WEIGHT_DECAY,
+                                             caffe_fillers=True, bias_lr_scale=bias_scale)
+        inputs = keras.Input(shape)
+        return keras.Model(inputs, network(keras.layers.Rescaling(to_caffe)(inputs)),
+                           name=network.name)
+
+    return build
+
+
+def recipe_for(experiment: Experiment, num_examples: int) -> CyclicalRecipe:
+    """Smith's procedure as the package offers it: the 8-epoch range test and, where the
+    protocol's half cycle is whole epochs in 2-10, table 1's first stage (4 cycles)."""
+    scale = experiment.scale
+    per_epoch = max(1, num_examples // scale.batch)
+    step_size = steps(TABLE1_STAGES[0][2], scale.factor)
+    epochs = step_size / per_epoch
+    whole = epochs == int(epochs) and 2 <= epochs <= 10
+    return CyclicalRecipe(4 * 2 * int(epochs) if whole else 4, per_epoch,
+                          step_size_epochs=int(epochs) if whole else 2, cycles=4,
+                          mode="triangular2", lr_range=(RANGE_MIN_LR, RANGE_MAX_LR),
+                          range_test_epochs=1)  # one pass over 8 epochs' batches (range_test)
+
+
+def recipe_step_size(experiment: Experiment, num_examples: int) -> int | None:
+    """Stage 1's half cycle from ``CyclicalRecipe`` where the protocol's is whole epochs in
+    Smith's 2-10 (medium, full on CIFAR-10); None elsewhere (the paper's count scaled)."""
+    recipe = recipe_for(experiment, num_examples)
+    scaled = steps(TABLE1_STAGES[0][2], experiment.scale.factor)
+    return recipe.step_size if recipe.step_size == scaled else None
 
 
 def range_test(experiment: Experiment, splits, out: results.ResultsDir) -> dict:
-    """Smith's LR range test: lr rising linearly from 1e-5 to 0.02 over 8 epochs of the training
-    data, SGD momentum 0.9; plot, CSV and the bounds Smith's rule reads off the accuracy."""
-    from tf_lropt.lr_finder import find_lr
-
+    """Smith's LR range test through ``CyclicalRecipe.find``: lr rising linearly from 1e-5 to
+    0.02 over 8 epochs of the training data (the harness's batches), SGD momentum 0.9; the
+    curve (CSV), its plot and the bounds Smith's rule reads off the accuracy."""
     seed, scale = experiment.args.seeds[0], experiment.scale
     keras.utils.set_random_seed(seed)
     x_train, y_train = splits.train
-    model = classifier(body, x_train.shape[1:], x_train, seed=seed, pad_to=32)
+    model = classifier(body_for(experiment.args.scale, x_train), x_train.shape[1:], x_train,
+                       seed=seed, pad_to=32)
     model.compile(OPTIMIZERS["SGD"](RANGE_MIN_LR),
                   keras.losses.CategoricalCrossentropy(from_logits=True), metrics=["accuracy"],
                   **experiment.compile_options())
-    steps = max(2, RANGE_TEST_EPOCHS * len(y_train) // scale.batch)
-    batches = Batches(x_train, y_train, scale.batch, steps, seed)
-    result = find_lr(model, batches, min_lr=RANGE_MIN_LR, max_lr=RANGE_MAX_LR, epochs=1,
-                     mode="linear")
+    recipe = recipe_for(experiment, len(y_train))
+    # 8 epochs of the harness's batches as one stream (Keras shuffles their order, seeded):
+    # the rate rises linearly over all of them
+    iterations = RANGE_TEST_EPOCHS * recipe.steps_per_epoch
+    try:
+        recipe.find(model, Batches(x_train, y_train, scale.batch, iterations, seed))
+    except ValueError as error:  # no rise to read bounds from: a finding, not a crash
+        return {"iterations": iterations, "base_lr": None, "max_lr": None, "error": str(error)}
+    result = recipe.range_test
     result.to_csv(out.file("lr_range_test.csv"))
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    axes = result.plot()
+    axes = recipe.plot()
     axes[0].figure.savefig(out.file("lr_range_test.png"), dpi=110)
     plt.close(axes[0].figure)
-    suggestion = result.suggestion
-    return {"iterations": steps, "base_lr": suggestion.base_lr, "max_lr": suggestion.max_lr}
+    return {"iterations": iterations, "base_lr": recipe.base_lr, "max_lr": recipe.max_lr}
+
+
+def range_test_line(bounds: dict | None) -> str:
+    """The range test's line under the tables."""
+    if bounds is None:
+        return "not run"
+    if bounds.get("base_lr") is None:
+        return f"{bounds['iterations']} iterations: {bounds['error']}"
+    return (f"{bounds['iterations']} iterations, linear {RANGE_MIN_LR:g} -> {RANGE_MAX_LR:g}: "
+            f"Smith's rule reads base_lr {bounds['base_lr']:.3g}, max_lr "
+            f"{bounds['max_lr']:.3g} (paper: {papers.EXP7_BOUNDS[0]:g} and "
+            f"{papers.EXP7_BOUNDS[1]:g}); see lr_range_test.png and lr_range_test.csv")
 
 
 def main(argv: list[str] | None = None) -> str:
@@ -133,25 +310,56 @@ def main(argv: list[str] | None = None) -> str:
     scale = experiment.scale
     f = scale.factor
     splits = experiment.load()
-    plan = scale.plan(len(splits.train[1]), args.epochs)
-    runs = experiment.run(methods(f), body, splits, plan, x_label="iteration")
+    x_train = splits.train[0]
+    first_step = recipe_step_size(experiment, len(splits.train[1]))
+    every = methods(f, args.scale, first_step)
+    requested = args.methods or names_of(every)
+    unknown = set(requested) - set(names_of(every))
+    if unknown:
+        raise ValueError(f"--methods must name methods of {EXPERIMENT} at this scale: "
+                         f"{names_of(every)}; got {sorted(unknown)}")
+    chosen = [m for m in every if m.name in requested]
+    args.methods = None  # chosen here: the runs below are split by run length and optimizer
+    if args.list_runs:  # prints the plan and exits
+        experiment.run(chosen, body_for(args.scale, x_train), splits, scale.plan(0))
+    runs: dict = {}
+    groups: dict[tuple[int, str], list[Method]] = {}  # run length, optimizer family
+    for method in chosen:
+        family = "SGD" if method.config["optimizer"] in LINEAR_OPTIMIZERS else "Adam"
+        groups.setdefault((run_length(method.name, args.scale), family), []).append(method)
+    for (length, family), group in groups.items():
+        plan = scale.plan(len(splits.train[1]), args.epochs or max(
+            1, round(steps(length, f) / scale.period)))
+        for seed, by_method in experiment.run(group, body_for(args.scale, x_train, family),
+                                              splits, plan, x_label="iteration").items():
+            runs.setdefault(seed, {}).update(by_method)
+    longest = scale.plan(len(splits.train[1]), args.epochs)
 
     def at(name: str, iteration: int) -> list[float | None]:
         found = []
         for by_method in runs.values():
             history, summary = by_method.get(name, ({}, {"not_run": True}))
             diverged = summary.get("diverged")
-            found.append(float("nan") if diverged else accuracy_at(history, iteration))
+            found.append(float("nan") if diverged else accuracy_at(history, iteration,
+                                                                   scale.period))
         return found
 
+    names = names_of(every)
     read_at = {name: {n: at(name, round(n * f)) for n in (25_000, 42_000, 70_000)}
-               for name in (m.name for m in methods(f))}
-    table2 = [[policy, n, paper, format_mean_std(read_at[policy][n]),
-               format_mean_std(at(policy, plan.total_steps))] for policy, n, paper in TABLE2]
+               for name in names}
+    policies = [(p, n, paper) for p, n, paper in TABLE2 if p in names]
+    if CAFFE_STANDARD in names:
+        policies.insert(1, (CAFFE_STANDARD, *papers.exp7_policy(CAFFE_STANDARD)))
+
+    def last(name: str) -> str:
+        return format_mean_std(at(name, round(run_length(name, args.scale) * f)))
+
+    table2 = [[policy, n, paper, format_mean_std(read_at[policy][n]), last(policy)]
+              for policy, n, paper in policies]
     table3 = [[name, f"{base:g} - {peak:g}", policy, n, paper,
                format_mean_std(read_at[f"{name} {policy}"][n])]
               for name, (base, peak, cells) in TABLE3.items()
-              for (policy, n), paper in cells.items()]
+              for (policy, n), paper in cells.items() if f"{name} {policy}" in names]
     out = experiment.results_dir()
     bounds, stored = None, out.file("lr_range_test.json")
     if os.path.exists(stored):  # done by an earlier invocation (campaigns run it in parts)
@@ -161,27 +369,29 @@ def main(argv: list[str] | None = None) -> str:
         bounds = {**range_test(experiment, splits, out), "scale": args.scale}
         with open(stored, "w") as stream:
             json.dump(bounds, stream)
-    range_line = "not run" if bounds is None else (
-        f"{bounds['iterations']} iterations, linear {RANGE_MIN_LR:g} -> {RANGE_MAX_LR:g}: "
-        f"Smith's rule reads base_lr {bounds['base_lr']:.3g}, max_lr {bounds['max_lr']:.3g} "
-        f"(paper: {papers.EXP7_BOUNDS[0]:g} and {papers.EXP7_BOUNDS[1]:g}); see lr_range_test.png")
+    range_line = range_test_line(bounds)
     read_means = {name: {str(n): mean_std(values)[0] for n, values in cells.items()}
                   for name, cells in read_at.items()}
+    network = ("Caffe cifar10_full network (prototxt fillers and multipliers)"
+               if args.scale in CAFFE_NETWORK else "Caffe cifar10_full network")
+    lengths = (f"; run lengths {', '.join(f'{n} {steps(k, f)}' for n, k in MEDIUM_ARMS.items())}"
+               if args.scale == "medium" else "")
     provenance = experiment.provenance(
-        splits, plan, "Caffe cifar10_full network", runs,
-        f"iteration counts x{f:g} ({plan.total_steps} iterations, read at the paper's counts "
-        f"x{f:g})")
+        splits, longest, network, runs,
+        f"iteration counts x{f:g} ({longest.total_steps} iterations, read at the paper's "
+        f"counts x{f:g}){lengths}")
+    tables = [("Table 2: policies (SGD, momentum 0.9); ours: mean ± std over seeds",
+               results.markdown_table(["policy", "paper iterations", "paper %",
+                                       f"ours % at that iteration x{f:g}",
+                                       "ours % at the run's end"], table2))]
+    if table3:
+        tables.append(("Table 3: optimizers, fixed vs triangular", results.markdown_table(
+            ["optimizer", "base - max lr", "policy", "paper iterations", "paper %",
+             f"ours % at that iteration x{f:g}"], table3)))
+    tables.append(("LR range test", range_line))
     return experiment.write(
         f"Experiment 7: cyclical learning rates, Caffe CIFAR-10 network ({args.dataset})",
-        [("Table 2: policies (SGD, momentum 0.9); ours: mean ± std over seeds",
-          results.markdown_table(["policy", "paper iterations", "paper %",
-                                  f"ours % at that iteration x{f:g}",
-                                  f"ours % at {plan.total_steps}"], table2)),
-         ("Table 3: optimizers, fixed vs triangular", results.markdown_table(
-             ["optimizer", "base - max lr", "policy", "paper iterations", "paper %",
-              f"ours % at that iteration x{f:g}"], table3)),
-         ("LR range test", range_line)],
-        provenance, runs,
+        tables, provenance, runs,
         extra={"read_at": {name: {str(n): v for n, v in cells.items()}
                            for name, cells in read_at.items()},
                "read_at_mean": read_means, "range_test": bounds, "factor": f})

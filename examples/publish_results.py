@@ -1,13 +1,24 @@
-"""Writes the measured tables of experiments 1, 2, 3, 4 and 7 and the claims table into a page.
+"""Writes the measured tables of the experiments and the claims tables into a page, or checks it.
 
-    python examples/publish_results.py --results-dir /work/runs/exp10 --page docs/results.md
+    python examples/publish_results.py                  # docs/runs/ -> docs/results.md
+    python examples/publish_results.py --check          # fails on any difference, shows it
 
-For each experiment the page gets, between its ``<!-- results:expN -->`` and
-``<!-- /results:expN -->`` markers: the protocols (from the script's docstring, the one place
-they are written), then the experiment's ``table.md`` (paper and ours in separate columns, and
-the provenance line naming dataset, epochs, model, seeds, hardware and wall time), or "not run"
-with the command that runs it. Between ``<!-- results:claims -->`` markers goes the claims table
-(``_harness/claims.py``). Everything else on the page (experiments 5 and 6, the demo) is kept.
+Every number comes from the run records under ``--runs-dir`` (``docs/runs``, committed): the
+medium protocols' results in ``medium/``, the reduced (short-run) protocols' in ``exp10/``,
+experiment 5 in ``exp5_full/``, the demo in ``demo/``. For experiments 1, 2, 3, 4 and 7 the
+page gets, between its ``<!-- results:expN -->`` and ``<!-- /results:expN -->`` markers: the
+protocols (from the script's docstring, the one place they are written), then each protocol's
+``table.md`` (paper and ours in separate columns, and the provenance line naming dataset,
+protocol, model, seeds, hardware and wall time), or "not run" with the command that runs it.
+Experiment 5 and the demo get their ``table.md`` between their markers. Between
+``<!-- results:claims -->`` markers goes the claims table of the medium protocols, between
+``<!-- results:claims-reduced -->`` markers that of the short runs (``_harness/claims.py``).
+Everything else on the page is kept.
+
+Before a page is written or checked, every ``summary.json`` is checked against its run records:
+each run's summary must equal ``runs/<run>.json``, its final accuracy the last evaluation of
+``runs/<run>.csv``, and experiment 7's read-outs the evaluations they name. ``--check`` exits
+non-zero, with a unified diff, where the page differs from what the records give.
 Run the experiments with ``--publish-only`` first to refresh a table from partial results.
 """
 
@@ -15,10 +26,14 @@ from __future__ import annotations
 
 import argparse
 import ast
+import difflib
+import json
+import math
 import os
 import re
+import sys
 
-from _harness import claims
+from _harness import claims, results
 
 EXPERIMENTS = {  # marker: (results folder prefix, script)
     "exp1": ("exp1_warmup_adabound", "exp1_warmup_adabound.py"),
@@ -27,7 +42,16 @@ EXPERIMENTS = {  # marker: (results folder prefix, script)
     "exp4": ("exp4_robust_grid", "exp4_robust_grid.py"),
     "exp7": ("exp7_cyclical_caffe", "exp7_cyclical_caffe.py"),
 }
+PROTOCOL_DIRS = {"medium": "medium", "reduced": "exp10"}  # under --runs-dir
+SINGLE_RUNS = {  # marker: (folder under --runs-dir with its table.md, the command that fills it)
+    "exp5": ("exp5_full/exp5_classic_mlp_fashion_mnist",
+             "python examples/exp5_classic_mnist_mlp.py --dataset fashion_mnist "
+             "--results-dir docs/runs/exp5_full"),
+    "demo": ("demo", "python examples/demo.py --results-dir docs/runs"),
+}
 HERE = os.path.dirname(os.path.abspath(__file__))
+DEFAULT_RUNS = os.path.join(HERE, os.pardir, "docs", "runs")
+DEFAULT_PAGE = os.path.join(HERE, os.pardir, "docs", "results.md")
 
 
 def protocols(script: str) -> str:
@@ -38,28 +62,41 @@ def protocols(script: str) -> str:
     return match.group(0).strip().replace("``", "`") if match else ""
 
 
-def section(marker: str, results_dir: str, dataset: str) -> str:
+def table_body(folder: str, heading: str = "####") -> str | None:
+    """A results folder's table.md without its own title, captions at ``heading``."""
+    path = os.path.join(folder, "table.md")
+    if not os.path.exists(path):
+        return None
+    with open(path) as stream:
+        body = stream.read().split("\n", 1)[1].strip()  # drop the file's own title
+    body = re.sub(r"\n{3,}", "\n\n", body)  # an untitled table leaves an empty caption
+    return re.sub(r"^## ", f"{heading} ", body, flags=re.M)
+
+
+def section(marker: str, dirs: dict[str, str], dataset: str) -> str:
     folder, script = EXPERIMENTS[marker]
-    parts = [protocols(script), ""]
-    table = os.path.join(results_dir, f"{folder}_{dataset}", "table.md")
-    if os.path.exists(table):
-        with open(table) as stream:
-            body = stream.read().split("\n", 1)[1].strip()  # drop the file's own title
-        parts.append(re.sub(r"^## ", "#### ", body, flags=re.M))
-    else:
-        parts.append(f"Ours: **not run** on {dataset} yet "
-                     f"(`python examples/{script} --dataset {dataset}`).")
-    return "\n".join(parts).strip()
+    parts = [protocols(script)]
+    for protocol, root in dirs.items():
+        parts.append(f"#### {protocol.capitalize()} protocol")
+        body = table_body(os.path.join(root, f"{folder}_{dataset}"), "#####")
+        parts.append(body or f"Ours: **not run** on {dataset} yet "
+                             f"(`python examples/{script} --{protocol} --dataset {dataset}`).")
+    return "\n\n".join(parts).strip()
 
 
-def claims_section(results_dir: str, dataset: str) -> str:
-    judged = claims.judge_all(results_dir, dataset)
-    counts = {v: sum(j.verdict == v for _, j in judged)
-              for v in (claims.HELD, claims.NOT_HELD, claims.INCONCLUSIVE, claims.NOT_RUN)}
-    summary = ", ".join(f"{n} {verdict}" for verdict, n in counts.items())
-    legend = [part.replace("``", "`") for part in claims.__doc__.strip().split("\n\n")[2:]]
-    return "\n\n".join([f"Dataset: {dataset}. {len(judged)} claims: {summary}.", *legend,
-                        claims.claims_table(judged)]).strip()
+def single_section(marker: str, runs_dir: str) -> str:
+    folder, command = SINGLE_RUNS[marker]
+    return table_body(os.path.join(runs_dir, folder)) or f"**not run** yet (`{command}`)."
+
+
+def claims_section(results_dir: str, dataset: str, protocol: str, legend: bool) -> str:
+    judged = claims.judge_all(results_dir, dataset, protocol)
+    counts = {v: sum(j.verdict == v for _, j in judged) for v in claims.VERDICTS}
+    summary = ", ".join(f"{n} {verdict}" for verdict, n in counts.items() if n)
+    head = (f"Protocol judged: **{claims.PROTOCOLS[protocol]}**. Dataset: {dataset}. "
+            f"{len(judged)} claims: {summary}.")
+    notes = [part.replace("``", "`") for part in claims.__doc__.strip().split("\n\n")[2:]]
+    return "\n\n".join([head, *(notes if legend else []), claims.claims_table(judged)]).strip()
 
 
 def replace_block(page: str, marker: str, content: str) -> str:
@@ -71,27 +108,140 @@ def replace_block(page: str, marker: str, content: str) -> str:
     return f"{head}{begin}\n{content}\n{end}{tail}"
 
 
-def publish(results_dir: str, page_path: str, dataset: str = "fashion_mnist") -> str:
-    with open(page_path) as stream:
-        page = stream.read()
+# -- the records behind every number ---------------------------------------------------------
+def check_records(folder: str) -> list[str]:
+    """Where a results folder's summary.json disagrees with its run records: one line each."""
+    path = os.path.join(folder, "summary.json")
+    if not os.path.exists(path):
+        return []
+    with open(path) as stream:
+        summary = json.load(stream)
+    problems = []
+    for seed, by_method in summary.get("runs", {}).items():
+        for method, entry in by_method.items():
+            if entry.get("not_run"):
+                continue
+            run = f"{method} seed {seed}"
+            record_path = os.path.join(folder, "runs", results.slug(run) + ".json")
+            if not os.path.exists(record_path):
+                problems.append(f"{folder}: no record of {run!r}")
+                continue
+            with open(record_path) as stream:
+                if json.load(stream) != entry:
+                    problems.append(f"{folder}: summary.json's {run!r} differs from its record")
+            curve = os.path.join(folder, "runs", results.slug(run) + ".csv")
+            history = results.read_history(curve) if os.path.exists(curve) else {}
+            accuracy = history.get("val_accuracy") or [float("nan")]
+            final = entry.get("final_test_accuracy", float("nan"))
+            if not (math.isclose(100.0 * accuracy[-1], final, rel_tol=0, abs_tol=1e-9)
+                    or (entry.get("diverged") and not math.isfinite(final))):
+                problems.append(f"{folder}: {run!r} final accuracy {final} is not its curve's "
+                                f"last evaluation")
+    problems += _check_read_at(folder, summary)
+    return problems
+
+
+def _check_read_at(folder: str, summary: dict) -> list[str]:
+    """Experiment 7's read-outs recomputed from the curves."""
+    if "read_at" not in summary:
+        return []
+    from exp7_cyclical_caffe import accuracy_at
+
+    factor, period = summary["factor"], summary["provenance"]["protocol"]["period"]
+    problems = []
+    for method, cells in summary["read_at"].items():
+        for n, values in cells.items():
+            for seed, value in zip(summary["runs"], values, strict=True):
+                run = results.slug(f"{method} seed {seed}")
+                curve = os.path.join(folder, "runs", run + ".csv")
+                if not os.path.exists(curve):
+                    expected = None
+                else:
+                    entry = summary["runs"][seed].get(method, {})
+                    expected = float("nan") if entry.get("diverged") else accuracy_at(
+                        results.read_history(curve), round(int(n) * factor), period)
+                same = (value == expected or (
+                    value is not None and expected is not None and math.isnan(value)
+                    and math.isnan(expected)))
+                if not same:
+                    problems.append(f"{folder}: read_at[{method!r}][{n}] seed {seed} is "
+                                    f"{value}, its curve gives {expected}")
+    return problems
+
+
+def build(page: str, runs_dir: str, dataset: str = "fashion_mnist",
+          dirs: dict[str, str] | None = None, verify_records: bool = True) -> str:
+    """The page with every generated block rebuilt from the records under ``runs_dir``
+    (``verify_records=False``: from summaries alone, for summaries made without runs)."""
+    dirs = dirs or {p: os.path.join(runs_dir, d) for p, d in PROTOCOL_DIRS.items()}
+    problems = [p for root in dirs.values() for marker, (folder, _) in EXPERIMENTS.items()
+                for p in check_records(os.path.join(root, f"{folder}_{dataset}"))
+                if verify_records]
+    if problems:
+        raise ValueError("summaries that disagree with their run records:\n" +
+                         "\n".join(problems))
     for marker in EXPERIMENTS:
-        page = replace_block(page, marker, section(marker, results_dir, dataset))
-    page = replace_block(page, "claims", claims_section(results_dir, dataset))
+        page = replace_block(page, marker, section(marker, dirs, dataset))
+    for marker in SINGLE_RUNS:
+        if f"<!-- results:{marker} -->" in page:
+            page = replace_block(page, marker, single_section(marker, runs_dir))
+    page = replace_block(page, "claims", claims_section(dirs["medium"], dataset, "medium", True))
+    return replace_block(page, "claims-reduced",
+                         claims_section(dirs["reduced"], dataset, "reduced", False))
+
+
+def publish(runs_dir: str, page_path: str, dataset: str = "fashion_mnist",
+            dirs: dict[str, str] | None = None) -> str:
+    with open(page_path) as stream:
+        page = build(stream.read(), runs_dir, dataset, dirs)
     with open(page_path, "w") as stream:
         stream.write(page)
     return page
 
 
-def main(argv: list[str] | None = None) -> str:
+def check(runs_dir: str, page_path: str, dataset: str = "fashion_mnist") -> str:
+    """The unified diff between the page and what the records give ("" where equal)."""
+    with open(page_path) as stream:
+        page = stream.read()
+    rebuilt = build(page, runs_dir, dataset)
+    return "".join(difflib.unified_diff(page.splitlines(True), rebuilt.splitlines(True),
+                                        page_path, "rebuilt from the run records"))
+
+
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--results-dir", required=True)
-    parser.add_argument("--page", default=os.path.join(HERE, os.pardir, "docs", "results.md"))
+    parser.add_argument("--runs-dir", default=DEFAULT_RUNS,
+                        help="the committed records (default: docs/runs)")
+    parser.add_argument("--medium-dir", default=None,
+                        help="the medium protocols' results (default: RUNS_DIR/medium)")
+    parser.add_argument("--reduced-dir", "--results-dir", dest="reduced_dir", default=None,
+                        help="the reduced protocols' results (default: RUNS_DIR/exp10)")
+    parser.add_argument("--page", default=DEFAULT_PAGE)
     parser.add_argument("--dataset", default="fashion_mnist")
+    parser.add_argument("--check", action="store_true",
+                        help="write nothing; fail with a diff where the page differs")
     args = parser.parse_args(argv)
-    page = publish(args.results_dir, args.page, args.dataset)
+    if args.check:
+        if args.medium_dir or args.reduced_dir:
+            parser.error("--check rebuilds from --runs-dir only (the committed records)")
+        try:
+            diff = check(args.runs_dir, args.page, args.dataset)
+        except ValueError as error:
+            print(error, file=sys.stderr)
+            return 1
+        if diff:
+            sys.stdout.write(diff)
+            print(f"\n{args.page} differs from its run records: run "
+                  "examples/publish_results.py", file=sys.stderr)
+            return 1
+        print(f"{args.page} matches the run records under {args.runs_dir}")
+        return 0
+    dirs = {"medium": args.medium_dir or os.path.join(args.runs_dir, PROTOCOL_DIRS["medium"]),
+            "reduced": args.reduced_dir or os.path.join(args.runs_dir, PROTOCOL_DIRS["reduced"])}
+    publish(args.runs_dir, args.page, args.dataset, dirs)
     print(f"wrote {args.page}")
-    return page
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

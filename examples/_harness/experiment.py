@@ -34,7 +34,10 @@ import keras
 import numpy as np
 
 DATASETS = ("fashion_mnist", "cifar10", "mnist")
-SCALE_NAMES = ("full", "reduced", "smoke")
+SCALE_NAMES = ("full", "medium", "reduced", "smoke")
+OPTIONAL_SCALES = ("medium",)  # an experiment without one refuses the flag
+PROTOCOL_LABELS = {"full": "full protocol", "medium": "MEDIUM protocol",
+                   "reduced": "REDUCED protocol", "smoke": "SMOKE TEST (meaningless numbers)"}
 SUBSET_SEED = 0  # the fixed training subset does not change with the run's seed
 
 
@@ -79,7 +82,7 @@ class Experiment:
     def __init__(self, name: str, description: str, scales: dict[str, Scale], *,
                  default_dataset: str = "fashion_mnist", datasets: Sequence[str] = DATASETS,
                  default_scale: str = "auto"):
-        missing = set(SCALE_NAMES) - set(scales)
+        missing = set(SCALE_NAMES) - set(OPTIONAL_SCALES) - set(scales)
         if missing:
             raise ValueError(f"scales must define {SCALE_NAMES}, missing {sorted(missing)}")
         self.name, self.description, self.scales = name, description, scales
@@ -93,6 +96,9 @@ class Experiment:
         scale = p.add_mutually_exclusive_group()
         scale.add_argument("--full", dest="scale", action="store_const", const="full",
                            help="the paper's protocol (meant for a GPU; default where one is)")
+        scale.add_argument("--medium", dest="scale", action="store_const", const="medium",
+                           help="the medium protocol of the docstring: each method's own time "
+                                "scale on a CPU")
         scale.add_argument("--reduced", "--quick", dest="scale", action="store_const",
                            const="reduced", help="the reduced protocol of the docstring "
                            "(default on a CPU)")
@@ -138,6 +144,9 @@ class Experiment:
         if args.seed is not None and args.seeds is not None:
             raise ValueError(f"give --seed or --seeds, not both (got {args.seed} and "
                              f"{args.seeds})")
+        if args.scale not in self.scales:
+            raise ValueError(f"{self.name} has no {args.scale!r} protocol; its scales are "
+                             f"{sorted(self.scales)}")
         scale = self.scales[args.scale]
         args.seeds = ([args.seed] if args.seed is not None else args.seeds) or list(scale.seeds)
         self.args = args
@@ -245,8 +254,7 @@ class Experiment:
     def note(self, detail: str, summaries: Sequence[dict] = ()) -> str:
         """A provenance line for a table that is not one plan of classifier runs (exp6); the
         hardware and backend are those ``summaries`` (the table's runs) recorded, if any."""
-        label = {"full": "full protocol", "reduced": "REDUCED protocol",
-                 "smoke": "SMOKE TEST (meaningless numbers)"}[self.args.scale]
+        label = PROTOCOL_LABELS[self.args.scale]
         source = "synthetic data" if self.args.synthetic else "real data"
         hardware, backend = recorded_setting(summaries)
         return (f"_{label}; {source}; {detail}; {hardware}, {backend} backend; "
@@ -279,8 +287,7 @@ def recorded_setting(summaries: Sequence[dict]) -> tuple[str, str]:
 
 def provenance_line(p: dict) -> str:
     """The italic line under every table (the same in table.md and docs/results.md)."""
-    label = {"full": "full protocol", "reduced": "REDUCED protocol",
-             "smoke": "SMOKE TEST (meaningless numbers)"}[p["scale"]]
+    label = PROTOCOL_LABELS[p["scale"]]
     source = "real data" if p["real_data"] else "synthetic data"
     hours = p["train_seconds"] / 3600
     return (f"_{label}; {p['dataset']} ({source}), {p['train_examples']} training / "

@@ -181,27 +181,79 @@ class WithinChannelLRN(layers.Layer):
 
 
 def build_caffe_cifar10(input_shape=(32, 32, 3), num_classes: int = 10,
-                        weight_decay: float = 0.0) -> keras.Model:
+                        weight_decay: float = 0.0, caffe_fillers: bool = False,
+                        bias_lr_scale: float = 1.0) -> keras.Model:
     """Caffe's ``examples/cifar10/cifar10_full`` network (the one Smith 2017 trains).
 
     conv5x5-32, max-pool 3/2, ReLU, LRN; conv5x5-32, ReLU, avg-pool 3/2, LRN; conv5x5-64, ReLU,
-    avg-pool 3/2; dense 10. Caffe rounds pooled sizes up (32-16-8-4): "same" padding does too.
+    avg-pool 3/2; dense 10. Caffe rounds pooled sizes up (32-16-8-4): "same" padding does too
+    (and, like Caffe, averages over the window's pixels inside the image only).
     ``weight_decay`` is Caffe's (lambda * w added to the gradient): an L2 penalty lambda/2 |w|^2.
+
+    ``caffe_fillers=True`` builds the prototxt's parameters as Caffe's solver sees them:
+    Gaussian weights (std 0.0001 for conv1, 0.01 for conv2, conv3 and ip1), zero biases, the
+    decay multipliers (1 on every convolution's weights and biases, whose ``decay_mult`` is left
+    at Caffe's default; 250 on ip1's weights, 0 on its bias) and the biases' rate multipliers
+    (``lr_mult`` 2 on conv1, conv2 and ip1, 1 on conv3). A rate multiplier m is a
+    reparameterization b = c * b' (``ScaledBias``): with SGD, whose step is linear in the
+    gradient, b moves c^2 times as far, so ``bias_lr_scale`` = sqrt(m); with Adam, RMSprop,
+    AdaGrad and AdaDelta, whose step does not scale with the gradient (up to epsilon), c times,
+    so ``bias_lr_scale`` = m. ``False``: Keras' default initializers, the decay on the
+    weights only, no multipliers.
     """
-    def regularizer():
-        return keras.regularizers.L2(weight_decay / 2) if weight_decay else None
+    def regularizer(multiplier: float = 1.0, scale: float = 1.0):
+        rate = weight_decay * multiplier * scale ** 2  # on b' = b / scale: lambda/2 |b|^2
+        return keras.regularizers.L2(rate / 2) if rate else None
+
+    def layer(kind, units: int, std: float, bias_lr_mult: float, weight_decay_mult: float = 1.0,
+              bias_decay_mult: float = 1.0, **options):
+        if not caffe_fillers:
+            return [kind(units, kernel_regularizer=regularizer(), **options)]
+        scale = bias_lr_scale if bias_lr_mult == 2 else 1.0
+        return [kind(units, use_bias=False, kernel_initializer=keras.initializers.RandomNormal(
+                    stddev=std), kernel_regularizer=regularizer(weight_decay_mult), **options),
+                ScaledBias(scale, regularizer(bias_decay_mult, scale))]
+
+    def apply(layers_, x):
+        for each in layers_:
+            x = each(x)
+        return x
+
+    def conv(filters: int, std: float, bias_lr_mult: float):
+        return layer(layers.Conv2D, filters, std, bias_lr_mult, kernel_size=5, padding="same")
 
     inputs = keras.Input(input_shape)
-    x = layers.Conv2D(32, 5, padding="same", kernel_regularizer=regularizer())(inputs)
+    x = apply(conv(32, 1e-4, 2), inputs)
     x = layers.MaxPooling2D(3, 2, padding="same")(x)
     x = WithinChannelLRN()(layers.ReLU()(x))
-    x = layers.ReLU()(layers.Conv2D(32, 5, padding="same", kernel_regularizer=regularizer())(x))
+    x = layers.ReLU()(apply(conv(32, 0.01, 2), x))
     x = WithinChannelLRN()(layers.AveragePooling2D(3, 2, padding="same")(x))
-    x = layers.ReLU()(layers.Conv2D(64, 5, padding="same", kernel_regularizer=regularizer())(x))
+    x = layers.ReLU()(apply(conv(64, 0.01, 1), x))
     x = layers.AveragePooling2D(3, 2, padding="same")(x)
-    outputs = layers.Dense(num_classes, dtype="float32",
-                           kernel_regularizer=regularizer())(layers.Flatten()(x))
+    outputs = apply(layer(layers.Dense, num_classes, 0.01, 2, weight_decay_mult=250,
+                          bias_decay_mult=0, dtype="float32"), layers.Flatten()(x))
     return keras.Model(inputs, outputs, name="caffe_cifar10_full")
+
+
+@keras.saving.register_keras_serializable(package="tf_lropt_examples")
+class ScaledBias(layers.Layer):
+    """A bias b = ``scale`` * b' added over the last axis, b' trained (zeros at the start):
+    Caffe's bias ``lr_mult`` as a reparameterization (see ``build_caffe_cifar10``)."""
+
+    def __init__(self, scale: float = 1.0, regularizer=None, **kwargs):
+        super().__init__(**kwargs)
+        self.scale, self.regularizer = float(scale), keras.regularizers.get(regularizer)
+
+    def build(self, input_shape):
+        self.bias = self.add_weight(shape=(input_shape[-1],), initializer="zeros", name="bias",
+                                    regularizer=self.regularizer)
+
+    def call(self, x):
+        return x + ops.cast(self.scale, x.dtype) * ops.cast(self.bias, x.dtype)
+
+    def get_config(self):
+        return {**super().get_config(), "scale": self.scale,
+                "regularizer": keras.regularizers.serialize(self.regularizer)}
 
 
 def build_plain_cnn(input_shape=(32, 32, 3), num_classes: int = 10,

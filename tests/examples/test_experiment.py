@@ -292,13 +292,101 @@ def test_verdicts_on_hand_checkable_numbers():
     assert claims.compare([80.0, 81.3], [86.0, 87.2], "a", "b").verdict == claims.NOT_HELD
     assert claims.compare([87.0, 88.3], [86.0, 87.2], "a", "b").verdict == claims.INCONCLUSIVE
     assert claims.compare([None], [90.0], "a", "b").verdict == claims.NOT_RUN
-    # "at least": -0.5 within noise holds; -2 with sd 0.5 does not
+    # "at least": within noise is "not refuted", not "held"; beyond 2 sd either way decides
     assert claims.compare([89.5, 90.5, 89.5], [90, 90, 90], "a", "b",
-                          at_least=True).verdict == claims.HELD
+                          at_least=True).verdict == claims.NOT_REFUTED  # -0.17, 2 sd 1.15
+    assert claims.compare([90.5, 91.5, 90.5], [90, 90, 90], "a", "b",
+                          at_least=True).verdict == claims.NOT_REFUTED  # +0.83, 2 sd 1.15
+    assert claims.compare([91.5, 92.0, 91.0], [90, 90, 90], "a", "b",
+                          at_least=True).verdict == claims.HELD  # +1.5, 2 sd 1.0: shown
     assert claims.compare([88, 88.5, 87.5], [90, 90, 90], "a", "b",
                           at_least=True).verdict == claims.NOT_HELD
     assert claims.compare([88.9, 89.0, 89.1], [90, 90, 90], "a", "b", at_least=True,
-                          margin=1.0).verdict == claims.HELD
+                          margin=1.0).verdict == claims.NOT_REFUTED  # 0 +- 0.2 with the margin
+    assert claims.compare([89.4, 89.5, 89.6], [90, 90, 90], "a", "b", at_least=True,
+                          margin=1.0).verdict == claims.HELD  # +0.5 with the margin, 2 sd 0.2
+
+
+def _curve(accuracy: list[float], rates: list[float] | None = None) -> dict:
+    """A run's history as claims reads it: test accuracy (fractions) and rate per evaluation."""
+    return {"step": [100.0 * (i + 1) for i in range(len(accuracy))], "val_accuracy": accuracy,
+            "lr": rates or [0.001] * len(accuracy)}
+
+
+@pytest.mark.backend_agnostic
+def test_last_quarter_gain_reads_the_last_quarter_or_since_the_last_rate_cut():
+    # 8 evaluations: the last quarter opens at the 7th (index 6): 0.80 -> 0.83 = +3 points
+    rising = _curve([0.5, 0.6, 0.7, 0.75, 0.78, 0.79, 0.80, 0.83])
+    assert claims.last_quarter_gain(rising) == pytest.approx(3.0)
+    # 12 evaluations: a quarter is 3, from index 9 (0.81) to the last (0.813)
+    flat = _curve([0.5, 0.6, 0.7, 0.75, 0.78, 0.79, 0.80, 0.80, 0.80, 0.81, 0.812, 0.813])
+    assert claims.last_quarter_gain(flat) == pytest.approx(0.3)
+    # a x0.1 cut at index 10 inside the last quarter: measured from there, not across the jump
+    stepped = _curve([0.5, 0.6, 0.7, 0.75, 0.78, 0.79, 0.80, 0.80, 0.80, 0.80, 0.84, 0.842],
+                     [0.001] * 10 + [0.0001] * 2)
+    assert claims.last_quarter_gain(stepped) == pytest.approx(0.2)
+    # a cut on the last evaluation still leaves two points to compare
+    late = _curve([0.5, 0.6, 0.7, 0.8, 0.84], [0.001] * 4 + [0.0001])
+    assert claims.last_quarter_gain(late) == pytest.approx(4.0)
+    # a slow decay (cosine: never below half the rate before) is not a cut
+    cosine = _curve([0.5, 0.6, 0.7, 0.75, 0.78, 0.79, 0.80, 0.83], list(np.linspace(1, 0.6, 8)))
+    assert claims.last_quarter_gain(cosine) == pytest.approx(3.0)
+    assert claims.last_quarter_gain(_curve([0.5])) is None
+
+
+@pytest.mark.backend_agnostic
+def test_a_reaches_or_ablation_verdict_needs_a_converged_baseline():
+    def summary(baseline_curve: list[float] | None) -> dict:
+        found = _summary({"a": [91.5, 92.0, 91.0], "b": [90.0, 90.0, 90.0]})
+        if baseline_curve is not None:
+            found["curves"] = {str(s): {"b": _curve(baseline_curve)} for s in range(3)}
+        return found
+
+    judge = claims.converged(
+        lambda s: claims.compare(claims.seed_values(s, "a"), claims.seed_values(s, "b"), "a",
+                                 "b", at_least=True), "b")
+    improving = judge(summary([0.5, 0.7, 0.8, 0.85, 0.87, 0.88, 0.89, 0.90]))  # +1 point
+    assert improving.verdict == claims.STILL_IMPROVING and "b +1.00 points" in improving.ours
+    settled = judge(summary([0.5, 0.7, 0.8, 0.85, 0.89, 0.898, 0.899, 0.90]))  # +0.1
+    assert settled.verdict == claims.HELD and "(converged)" in settled.ours
+    unknown = judge(summary(None))
+    assert unknown.verdict == claims.INCONCLUSIVE and "curve not recorded" in unknown.ours
+    # the gate applies to every ablation step and to experiment 7's "in fewer iterations"
+    gated = {c.text for c in claims.CLAIMS if c.judge.__qualname__.startswith("converged")}
+    assert "+CutMix adds accuracy" in gated and "the whole recipe beats the baseline" in gated
+    assert "exp_range beats fixed, in 60 % of the iterations" in gated
+    assert "triangular2 beats linear decay at 25,000 iterations" not in gated  # same count
+    assert "NAG loses much accuracy at a small rate" not in gated
+
+
+@pytest.mark.backend_agnostic
+def test_range_test_bounds_verdicts():
+    def verdict(bounds):
+        return claims._range_bounds({"range_test": bounds})
+
+    near = verdict({"base_lr": 0.0019, "max_lr": 0.009, "iterations": 400})
+    assert near.verdict == claims.HELD  # each within x2 of 0.001 / 0.006
+    assert verdict({"base_lr": 0.0021, "max_lr": 0.009, "iterations": 400}).verdict == (
+        claims.NOT_HELD)
+    flat = verdict({"base_lr": None, "max_lr": None, "iterations": 800, "error": "no rise"})
+    assert flat.verdict == claims.NOT_HELD and flat.ours == "no bounds: no rise"
+    assert verdict(None).verdict == claims.NOT_RUN
+
+
+@pytest.mark.backend_agnostic
+def test_medium_claims_say_why_they_are_not_run(tmp_path):
+    # a reduced summary in the medium folder is not taken for a medium one
+    _write(tmp_path, "exp2_robust_ablation_fashion_mnist", _summary({"Baseline": [90.0]}))
+    judged = {c.text: v for c, v in claims.judge_all(str(tmp_path), protocol="medium")}
+    assert all(v.verdict == claims.NOT_RUN_MEDIUM for v in judged.values())
+    assert judged["+CutMix adds accuracy"].ours == "its medium runs have not landed yet"
+    cut = judged["AdaGrad + triangular at 25,000 beats fixed at 70,000"].ours
+    assert cut.startswith("arm cut for the CPU budget")
+    headline = "triangular2 reaches Caffe's standard run (0.001, x0.1 at 60,000 and 65,000) " \
+               "in <= 40 % of its iterations"
+    assert judged[headline].ours == "its medium runs have not landed yet"
+    with pytest.raises(ValueError, match="protocol must be one of"):
+        claims.judge_all(str(tmp_path), protocol="long")
 
 
 @pytest.mark.backend_agnostic
@@ -351,19 +439,27 @@ def _write(root, folder, summary):
     (root / folder / "table.md").write_text("# title\n\n_provenance_\n\n## caption\n\n| a |\n")
 
 
-def test_claims_and_publishing_from_fake_results(tmp_path):
-    from publish_results import publish
+def _converged_curves(summary: dict) -> dict:
+    """Flat curves for every method and seed: every baseline converged."""
+    summary["curves"] = {seed: {m: _curve([0.9] * 8) for m in by_method}
+                         for seed, by_method in summary["runs"].items()}
+    return summary
 
-    _write(tmp_path, "exp2_robust_ablation_fashion_mnist", _summary({
+
+def test_claims_and_publishing_from_fake_results(tmp_path):
+    from publish_results import build
+
+    reduced = tmp_path / "exp10"  # and no medium/: nothing ran at the medium scale
+    _write(reduced, "exp2_robust_ablation_fashion_mnist", _converged_curves(_summary({
         "Baseline": [90.0, 90.2, 90.1], "+cosine decay": [90.1, 90.0, 90.3],
         "+TrivialAugment": [91.0, 91.1, 91.2], "+CutMix": [90.0, 90.2, 90.1],
-        "+Weight Decay off": [91.5, 91.6, 91.7]}))
+        "+Weight Decay off": [91.5, 91.6, 91.7]})))
     spread = {f"{o} lr={lr:g}": [90.0, 90.0, 90.0] for o in claims.EXP3_OPTIMIZERS
               for lr in claims.EXP3_RATES}
     spread.update({"NAG lr=0.001": [80.0, 81.0, 82.0], "Adam lr=0.1": [None, None, None],
                    "RAdaBeliefW lr=0.1": [89.0, 89.0, 89.0]})  # its spread 1, all others 0
-    _write(tmp_path, "exp3_robust_optimizers_fashion_mnist", _summary(spread))
-    judged = {c.text: v for c, v in claims.judge_all(str(tmp_path))}
+    _write(reduced, "exp3_robust_optimizers_fashion_mnist", _summary(spread))
+    judged = {c.text: v for c, v in claims.judge_all(str(reduced))}
     assert judged["+TrivialAugment adds accuracy"].verdict == claims.HELD
     assert judged["+CutMix adds accuracy"].verdict == claims.NOT_HELD
     assert judged["+cosine decay adds accuracy to the baseline"].verdict == claims.INCONCLUSIVE
@@ -375,16 +471,65 @@ def test_claims_and_publishing_from_fake_results(tmp_path):
     assert smallest.verdict == claims.NOT_HELD and "1.00" in smallest.ours
     assert judged["w10AdaBound generalizes better than AdaBound"].verdict == claims.NOT_RUN
 
-    page = tmp_path / "page.md"
-    markers = "".join(f"<!-- results:{m} -->\nold\n<!-- /results:{m} -->\n"
-                      for m in ("claims", "exp1", "exp2", "exp3", "exp4", "exp7"))
-    page.write_text(f"# Results\n\nkept text\n\n{markers}\nmore kept text\n")
-    text = publish(str(tmp_path), str(page))
+    page = "".join(f"<!-- results:{m} -->\nold\n<!-- /results:{m} -->\n"
+                   for m in ("claims", "claims-reduced", "exp1", "exp2", "exp3", "exp4", "exp7"))
+    text = build(f"# Results\n\nkept text\n\n{page}\nmore kept text\n", str(tmp_path),
+                 verify_records=False)  # hand-made summaries have no run records
     assert "kept text" in text and "more kept text" in text and "\nold\n" not in text
-    assert "5 held, 2 did not hold, 2 inconclusive" in text
-    assert text.count("| **held** |") == 5 and "#### caption" in text and "_provenance_" in text
+    medium_block, reduced_block = (text.split(f"<!-- results:{m} -->")[1].split("<!-- /")[0]
+                                   for m in ("claims", "claims-reduced"))
+    assert "Protocol judged: **the medium protocols" in medium_block
+    assert f"{len(claims.CLAIMS)} not run at medium scale" in medium_block
+    assert "Protocol judged: **the reduced protocols (short runs)**" in reduced_block
+    assert "5 held, 2 did not hold, 2 inconclusive" in reduced_block
+    assert reduced_block.count("| **held** |") == 5
+    assert "##### caption" in text and "_provenance_" in text
     assert "- reduced (default on a CPU): ResNet-20 at half width" in text  # exp2's protocol
+    assert "`python examples/exp2_robust_ablation.py --medium --dataset fashion_mnist`" in text
     assert "not run** on fashion_mnist yet" in text  # exp1, exp4, exp7
     with pytest.raises(ValueError, match="results:exp1"):
-        (tmp_path / "bad.md").write_text("no markers")
-        publish(str(tmp_path), str(tmp_path / "bad.md"))
+        build("no markers", str(tmp_path), verify_records=False)
+
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir, os.pardir))
+
+
+def test_the_committed_page_recomputes_from_the_committed_records(capsys):
+    """CI's guard: docs/results.md is what docs/runs/ gives, number for number."""
+    from publish_results import main
+
+    assert main(["--check"]) == 0, capsys.readouterr().out[-3000:]
+
+
+def _copy_of_the_records(tmp_path):
+    import shutil
+
+    shutil.copytree(os.path.join(REPO, "docs", "runs"), tmp_path / "runs")
+    shutil.copy(os.path.join(REPO, "docs", "results.md"), tmp_path / "results.md")
+    return tmp_path / "runs", tmp_path / "results.md"
+
+
+def test_check_fails_on_a_tampered_table(tmp_path, capsys):
+    from publish_results import main
+
+    runs, page = _copy_of_the_records(tmp_path)
+    table = runs / "exp10" / "exp2_robust_ablation_fashion_mnist" / "table.md"
+    table.write_text(table.read_text().replace("85.51 ± 1.83", "95.51 ± 1.83", 1))
+    assert main(["--check", "--runs-dir", str(runs), "--page", str(page)]) == 1
+    out = capsys.readouterr().out
+    assert "-| Baseline | 93.95 | 85.51 ± 1.83" in out
+    assert "+| Baseline | 93.95 | 95.51 ± 1.83" in out
+
+
+def test_check_fails_on_a_tampered_run_record(tmp_path, capsys):
+    from publish_results import main
+
+    runs, page = _copy_of_the_records(tmp_path)
+    curve = runs / "exp10" / "exp7_cyclical_caffe_fashion_mnist" / "runs" / "fixed_seed_1.csv"
+    lines = curve.read_text().splitlines()
+    cells = lines[-1].split(",")
+    cells[-2] = str(float(cells[-2]) + 0.01)  # the last evaluation's accuracy, +1 point
+    curve.write_text("\n".join([*lines[:-1], ",".join(cells)]) + "\n")
+    assert main(["--check", "--runs-dir", str(runs), "--page", str(page)]) == 1
+    err = capsys.readouterr().err
+    assert "'fixed seed 1' final accuracy" in err and "read_at['fixed'][70000] seed 1" in err
