@@ -113,7 +113,7 @@ def test_values_outside_value_range_raise_eagerly(images, value_range):
 def test_values_outside_value_range_raise_in_tf_data():
     import tensorflow as tf
 
-    images = np.linspace(-1, 1, 8 * 8 * 8 * 3, dtype="float32").reshape(8, 8, 8, 3)
+    images = _images("float32", (-1.0, 1.0), batch=8, size=8)  # every image spans [-1, 1]
     layer = TrivialAugment(seed=0)  # value_range (0, 255)
     data = tf.data.Dataset.from_tensor_slices(images).batch(4).map(
         lambda x: layer(x, training=True))
@@ -200,18 +200,35 @@ def test_channels_first_batch_under_channels_last_raises_naming_data_format():
         TrivialAugment()(np.zeros((2, 8, 8, 4), "uint8"), training=True)
 
 
+def _compiled_transform(layer, images, transformation):
+    """``transform_images`` on the path a compiled model takes (keras.ops, not tf.data's)."""
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        step = tf.function(lambda x: layer.transform_images(x, transformation), jit_compile=True)
+        return step(images).numpy()
+    return _numpy(layer.transform_images(images, transformation))
+
+
 @pytest.mark.backend_agnostic
 def test_channels_first_follows_the_argument_and_the_keras_setting():
-    images = _images("uint8", (0, 255), batch=4)
+    images = _images("uint8", (0, 255))
     first = np.transpose(images, (0, 3, 1, 2))
     out = TrivialAugment(data_format="channels_first", seed=0)(first, training=True)
     assert out.shape == first.shape
+    transformation = _at_strength(range(NUM_OPERATIONS), 30, 1)  # image i: operation i
+    want = _compiled_transform(TrivialAugment(data_format="channels_last"), images,
+                               transformation)
     previous = keras.config.image_data_format()
     keras.config.set_image_data_format("channels_first")
     try:
         layer = TrivialAugment(seed=0)
         assert layer.data_format == "channels_first"
         assert layer(first, training=True).shape == first.shape
+        # Every operation computes the same under the channels_first setting (sharpness's
+        # convolution must not follow it: the layer works in channels_last inside).
+        got = _compiled_transform(layer, first, transformation)
+        np.testing.assert_array_equal(np.transpose(got, (0, 2, 3, 1)), want)
         with pytest.raises(ValueError, match="data_format.*'channels_last'"):
             layer(images, training=True)
     finally:

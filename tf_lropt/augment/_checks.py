@@ -124,7 +124,7 @@ class PixelValueCheck:
 
     def apply(self, xp, images, is_float: bool, check_in_graph: bool):
         """``images`` checked (concrete values, or a TensorFlow graph when
-        ``check_in_graph``), else clipped to ``value_range``."""
+        ``check_in_graph``), else clipped to ``value_range`` (as float32)."""
         low, high = self.value_range
         if _is_concrete(images):
             minimum = float(keras.ops.convert_to_numpy(xp.min(images)))
@@ -133,7 +133,8 @@ class PixelValueCheck:
             return images
         if check_in_graph and _tf_ops.is_tf_tensor_outside_xla(images):
             return self._checked_in_tf_graph(images, is_float)
-        return xp.clip(images, low, high)
+        # float32 first: integer images cannot be clipped to float bounds.
+        return xp.clip(xp.cast(images, "float32"), low, high)
 
     def _checked_in_tf_graph(self, images, is_float: bool):
         tf = _tf_ops._tf()

@@ -71,7 +71,10 @@ def sharpness(xp, images, factor):
     kernel = [[1.0, 1.0, 1.0], [1.0, 5.0, 1.0], [1.0, 1.0, 1.0]]
     kernel = xp.divide(xp.convert_to_tensor(kernel, dtype="float32"), 13.0)
     kernel = xp.tile(xp.reshape(kernel, (3, 3, 1, 1)), (1, 1, channels, 1))
-    smoothed = xp.depthwise_conv(images, kernel, strides=1, padding="same")
+    # Explicit layout: keras.ops would follow keras.config.image_data_format().
+    smoothed = xp.depthwise_conv(
+        images, kernel, strides=1, padding="same", data_format="channels_last"
+    )
     shape = xp.shape(images)
     rows = xp.arange(shape[1])
     cols = xp.arange(shape[2])
