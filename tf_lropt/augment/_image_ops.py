@@ -71,7 +71,10 @@ def sharpness(xp, images, factor):
     kernel = [[1.0, 1.0, 1.0], [1.0, 5.0, 1.0], [1.0, 1.0, 1.0]]
     kernel = xp.divide(xp.convert_to_tensor(kernel, dtype="float32"), 13.0)
     kernel = xp.tile(xp.reshape(kernel, (3, 3, 1, 1)), (1, 1, channels, 1))
-    smoothed = xp.depthwise_conv(images, kernel, strides=1, padding="same")
+    # Explicit layout: keras.ops would follow keras.config.image_data_format().
+    smoothed = xp.depthwise_conv(
+        images, kernel, strides=1, padding="same", data_format="channels_last"
+    )
     shape = xp.shape(images)
     rows = xp.arange(shape[1])
     cols = xp.arange(shape[2])
@@ -162,8 +165,8 @@ def affine_matrices(xp, shear_x, shear_y, translate_x, translate_y, degrees, hei
     return xp.stack([c0, c1, c2, d0, d1, d2], axis=1)
 
 
-def warp(xp, images, matrices, interpolation="nearest"):
-    """Warps each image by its inverse map, black outside the image.
+def warp(xp, images, matrices, interpolation="nearest", fill_value=0.0):
+    """Warps each image by its inverse map, ``fill_value`` (black) outside the image.
 
     ``"nearest"`` takes ``image[floor(y_in + 0.5), floor(x_in + 0.5)]`` (PIL's
     nearest sampling) with ``(x_in, y_in)`` from :func:`affine_matrices`;
@@ -193,7 +196,10 @@ def warp(xp, images, matrices, interpolation="nearest"):
         row = xp.cast(xp.clip(row, 0.0, last_row), "int32")
         flat_index = xp.reshape(image_start + row * width + column, (-1,))
         pixels = xp.reshape(xp.take(flat_images, flat_index, axis=0), shape)
-        return xp.where(inside[..., None], pixels, xp.zeros_like(pixels))
+        fill = xp.zeros_like(pixels)
+        if fill_value:
+            fill = fill + xp.cast(fill_value, pixels.dtype)
+        return xp.where(inside[..., None], pixels, fill)
 
     if interpolation == "nearest":
         return pixels_at(xp.floor(source_x + 0.5), xp.floor(source_y + 0.5))

@@ -178,7 +178,9 @@ def segment_sum(data, segment_ids, num_segments):
     return _tf().math.unsorted_segment_sum(data, segment_ids, num_segments)
 
 
-def depthwise_conv(inputs, kernel, strides=1, padding="same"):
+def depthwise_conv(inputs, kernel, strides=1, padding="same", data_format="channels_last"):
+    if data_format != "channels_last":
+        raise ValueError(f"Only channels_last is written here; received {data_format=}.")
     return _tf().nn.depthwise_conv2d(
         inputs, kernel, strides=(1, strides, strides, 1), padding=padding.upper()
     )

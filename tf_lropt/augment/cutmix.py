@@ -5,7 +5,9 @@ from __future__ import annotations
 import keras
 
 from tf_lropt._validation import check_int, check_range
+from tf_lropt.augment._checks import check_channel_axis
 from tf_lropt.augment._dtype import RemembersInputDtype
+from tf_lropt.augment.serving import IdentityUnlessTraining
 
 # keras.layers.CutMix arrived in Keras 3.9. On older Keras the package still imports
 # (CutMix is optional); the class below then raises ImportError when constructed.
@@ -14,7 +16,7 @@ _KerasCutMix = getattr(keras.layers, "CutMix", None)
 
 
 @keras.saving.register_keras_serializable(package="tf_lropt")
-class CutMix(RemembersInputDtype, _KerasCutMix or keras.layers.Layer):
+class CutMix(IdentityUnlessTraining, RemembersInputDtype, _KerasCutMix or keras.layers.Layer):
     """CutMix (Yun et al., 2019) with ``alpha`` and ``probability``, as the recipe uses it.
 
     A thin wrapper over ``keras.layers.CutMix``, which already does the work:
@@ -33,6 +35,10 @@ class CutMix(RemembersInputDtype, _KerasCutMix or keras.layers.Layer):
       up to a row and a column. Here ``w = 1 - pasted pixels / (H W)`` exactly, the
       adjustment the official code makes after its box is cut.
     - The output keeps the input dtype (Keras returns float32).
+    - A batch whose shape does not fit ``data_format`` (e.g. ``(B, 3, H, W)`` read as
+      channels_last) raises ``ValueError`` instead of cutting boxes across channels.
+    - Inside a model called without ``training=True`` (``model(x)``, an exported
+      model's ``serve``) it is the identity, like ``Dropout``; Keras' layer mixes there.
 
     Difference from the official code: there the box centre is uniform over the
     image and the box is clipped at the border, so pasted areas are often smaller
@@ -82,6 +88,10 @@ class CutMix(RemembersInputDtype, _KerasCutMix or keras.layers.Layer):
         self.probability = probability
 
     def get_random_transformation(self, data, training=True, seed=None):
+        if training:
+            images = data["images"] if isinstance(data, dict) else data
+            check_channel_axis(tuple(images.shape), self.data_format, "CutMix",
+                               require_image_channels=False)
         transformation = super().get_random_transformation(data, training, seed)
         if transformation is None:
             return None

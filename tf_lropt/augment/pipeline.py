@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from tf_lropt._validation import check_int, check_value_range
+from tf_lropt.augment import _tf_ops
+from tf_lropt.augment._checks import PixelValueCheck, check_channel_axis
 from tf_lropt.augment.cutmix import CutMix
 from tf_lropt.augment.trivial_augment import TrivialAugment
 
@@ -14,8 +16,9 @@ if TYPE_CHECKING:
 CROP_PADDING = 4
 
 
-def _pad_crop_flip(images, seed):
-    """Per image of a batch: zero-pad 4 pixels, crop back at random, flip left-right at random.
+def _pad_crop_flip(images, seed, fill_value=0.0):
+    """Per image of a batch: pad 4 pixels of ``fill_value`` (black), crop back at random,
+    flip left-right at random.
 
     The crop is a shift of -4..4 pixels each way, uniform, and the flip has
     probability 1/2, as ``tf.image.stateless_random_crop`` and ``..._flip_left_right``
@@ -39,7 +42,7 @@ def _pad_crop_flip(images, seed):
     zeros, ones = tf.zeros_like(sign), tf.ones_like(sign)
     offset_x = tf.where(flipped, last_column, 0.0) + shifts[:, 0]
     matrices = tf.stack([sign, zeros, offset_x, zeros, ones, shifts[:, 1]], axis=1)
-    return _image_ops.warp(_tf_ops, images, matrices)
+    return _image_ops.warp(_tf_ops, images, matrices, fill_value=fill_value)
 
 
 def cifar_augment(
@@ -56,8 +59,8 @@ def cifar_augment(
 ) -> tf.data.Dataset:
     """Augments, batches and prefetches a CIFAR-style training set.
 
-    Per image: zero-pad by 4 pixels and crop a random window of the original size
-    (a shift of -4..4 pixels each way), random horizontal flip, then
+    Per image: pad by 4 black pixels (the bottom of ``value_range``) and crop a random
+    window of the original size (a shift of -4..4 pixels each way), random horizontal flip, then
     :class:`TrivialAugment` (each image its own operation and strength). Per batch:
     :class:`CutMix` with ``Beta(cutmix_alpha, cutmix_alpha)`` boxes, applied with
     ``cutmix_probability``. This is the "+TrivialAugment +CutMix" recipe of
@@ -65,9 +68,13 @@ def cifar_augment(
     full), with CutMix alpha = probability = 1.0.
 
     Args:
-        dataset: unbatched ``(image, label)`` pairs, images ``(H, W, C)`` channels_last,
-            integer or float in ``value_range``; labels integer class ids (scalar) or
-            one-hot vectors. Shuffle it (and ``cache`` it) before calling this.
+        dataset: unbatched ``(image, label)`` pairs, images ``(H, W, C)`` channels_last
+            with 1 or 3 channels, integer or float in ``value_range``; labels integer
+            class ids (scalar) or one-hot vectors. Shuffle it (and ``cache`` it) before
+            calling this. Images whose shape looks channels_first raise ``ValueError``;
+            a batch with values outside ``value_range`` stops the iteration with
+            ``tf.errors.InvalidArgumentError`` naming ``value_range``, and float images
+            all in [0, 1] under ``value_range=(0, 255)`` give a warning (once).
         num_classes: number of classes, for the one-hot labels.
         batch_size: images per batch.
         trivial_augment: apply TrivialAugment.
@@ -92,6 +99,10 @@ def cifar_augment(
     value_range = check_value_range("value_range", value_range)
     if seed is not None:
         check_int("seed", seed)
+    image_spec = dataset.element_spec[0]
+    check_channel_axis(tuple(image_spec.shape), "channels_last", "cifar_augment",
+                       argument="dataset")
+    low = value_range[0]
 
     def one_hot(image, label):
         label = tf.convert_to_tensor(label)
@@ -101,7 +112,7 @@ def cifar_augment(
 
     def crop_flip(seed_pair, batch):
         images, labels = batch
-        return _pad_crop_flip(images, seed_pair), labels
+        return _pad_crop_flip(images, seed_pair, fill_value=low), labels
 
     # A fresh seed per batch and per epoch, deterministic given `seed`.
     seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
@@ -111,8 +122,14 @@ def cifar_augment(
     data = tf.data.Dataset.zip(seeds, data).map(crop_flip, num_parallel_calls=autotune)
     if trivial_augment:
         # Input pipelines compute in float32 whatever the model's mixed-precision policy.
+        # TrivialAugment checks the values against value_range itself.
         augment = TrivialAugment(value_range=value_range, seed=seed, dtype="float32")
         data = data.map(lambda x, y: (augment(x, training=True), y), num_parallel_calls=autotune)
+    else:
+        value_check = PixelValueCheck("cifar_augment", value_range)
+        is_float = image_spec.dtype.is_floating
+        data = data.map(lambda x, y: (value_check.apply(_tf_ops, x, is_float, True), y),
+                        num_parallel_calls=autotune)
     if cutmix:
         mixer = CutMix(alpha=cutmix_alpha, probability=cutmix_probability, seed=seed,
                        dtype="float32")

@@ -6,7 +6,9 @@ import keras
 
 from tf_lropt._validation import check_choice, check_int, check_value_range
 from tf_lropt.augment import _image_ops, _tf_ops
+from tf_lropt.augment._checks import PixelValueCheck, check_channel_axis
 from tf_lropt.augment._dtype import RemembersInputDtype
+from tf_lropt.augment.serving import is_called_by_another_layer, resolve_training
 
 # Order of the wide augmentation space as listed in the paper (and torchvision).
 OPERATIONS: tuple[str, ...] = (
@@ -92,17 +94,28 @@ class TrivialAugment(RemembersInputDtype, keras.layers.Layer):
     Args:
         value_range: ``(low, high)`` of the input pixel values, e.g. ``(0, 255)`` or
             ``(0, 1)``. Operations that work on 256 levels (posterize, solarize,
-            equalize) rescale to 0-255 and back.
+            equalize) rescale to 0-255 and back. Outputs are clipped to it. Images
+            with values outside it raise ``ValueError`` where the values can be read:
+            eagerly, and in a ``tf.data`` map or a ``tf.function`` that calls the
+            layer directly (there as ``tf.errors.InvalidArgumentError`` when the batch
+            is computed); inside a model's compiled step, under XLA or ``jax.jit``,
+            they are clipped to it instead. Float images all in [0, 1] under
+            ``(0, 255)`` give a ``UserWarning`` naming ``value_range`` (once per layer).
         num_magnitude_bins: number of strength levels; the paper uses 31 (levels 0-30).
         interpolation: ``"nearest"`` (PIL's default, as in the official code) or
             ``"bilinear"`` for the geometric operations.
         seed: integer seed; the same seed gives the same sequence of draws.
         data_format: ``"channels_last"`` or ``"channels_first"``; defaults to Keras'
-            image data format.
+            image data format. Images must have 1 or 3 channels on that axis: a shape
+            that does not fit (e.g. ``(B, 3, H, W)`` under channels_last) raises
+            ``ValueError`` naming ``data_format``.
 
     Input is one image (rank 3) or a batch (rank 4), integer or float; the output
     has the input's shape, dtype and value range (integer outputs are rounded).
-    At inference (``training=False``) the layer is the identity. The layer runs
+    Inside a model the layer augments only when the model is called with
+    ``training=True`` (as ``fit`` does); ``predict()``, ``model(x)`` and the
+    ``serve`` function of ``model.export()`` get the identity. Called on its own,
+    ``layer(x)`` and ``dataset.map(layer)`` augment. The layer runs
     in a ``tf.data`` pipeline under any Keras backend (see :func:`cifar_augment`)
     and inside a model, where it is built from ``keras.ops`` only and compiles
     with XLA (``jit_compile=True``) on TensorFlow and JAX, e.g. to augment on the
@@ -139,32 +152,58 @@ class TrivialAugment(RemembersInputDtype, keras.layers.Layer):
         self.supports_jit = True
         self.seed = seed
         self.generator = keras.random.SeedGenerator(seed)
+        self._value_check = PixelValueCheck("TrivialAugment", self.value_range)
         self.built = True  # no weights to create: stateless_call works before a first call
 
     def __call__(self, inputs, training=None, **kwargs):
         images = inputs["images"] if isinstance(inputs, dict) else inputs
+        self._check_shape(images)
+        training = resolve_training(self, training)
         if keras.backend.backend() != "tensorflow" and _tf_ops.is_tf_graph_tensor(images):
             # A tf.data graph under another Keras backend: keras.ops cannot take
             # TensorFlow tensors, and Layer.__call__ would convert them with the
             # backend, so the layer computes with TensorFlow directly.
             self._images_dtype = keras.backend.standardize_dtype(images.dtype)
             return self._run(_tf_ops, inputs, training is not False)
-        if training is not None:  # None lets Keras take it from the calling model
+        if training is not None:  # None: Keras takes it from the calling model, or the default
             kwargs["training"] = training
         return super().__call__(inputs, **kwargs)
 
-    def call(self, inputs, training=True):
-        return self._run(keras.ops, inputs, training)
+    def call(self, inputs, training=None):
+        # Default None, not True: Keras freezes a non-None default into a functional
+        # model's graph when it is built, and the model would then augment whenever it
+        # is called without a flag (model.export()'s serve). None reaches here only for
+        # the layer called on its own (see tf_lropt.augment.serving), which augments.
+        return self._run(keras.ops, inputs, training is not False)
+
+    def _check_shape(self, images):
+        shape = tuple(images.shape)
+        if len(shape) not in (3, 4):
+            raise ValueError(
+                "Argument `images` must be a rank-3 image or a rank-4 batch; "
+                f"received images with shape {shape}."
+            )
+        check_channel_axis(shape, self.data_format, "TrivialAugment")
+
+    def _checked_values(self, xp, images, dtype, check_in_graph=False):
+        """``images`` (originally of ``dtype``) with their values checked against
+        ``value_range`` where they can be, clipped to it elsewhere (see
+        :mod:`tf_lropt.augment._checks`)."""
+        is_float = "float" in keras.backend.standardize_dtype(dtype)
+        return self._value_check.apply(xp, images, is_float, check_in_graph)
 
     def _run(self, xp, inputs, training):
         images = inputs["images"] if isinstance(inputs, dict) else inputs
-        if len(images.shape) not in (3, 4):
-            raise ValueError(
-                "Argument `images` must be a rank-3 image or a rank-4 batch; "
-                f"received images with shape {tuple(images.shape)}."
-            )
+        self._check_shape(images)
         images = xp.convert_to_tensor(images)
         if training:
+            # Checked on its own (eager, tf.data); inside a model's graph, clipped.
+            images = self._checked_values(
+                xp,
+                images,
+                self._images_dtype or images.dtype,
+                check_in_graph=not is_called_by_another_layer(self),
+            )
             batch = images if len(images.shape) == 4 else images[None]
             transformation = self._draw(xp, xp.shape(batch)[0])
             augmented = self._transform(xp, batch, transformation)
@@ -246,7 +285,9 @@ class TrivialAugment(RemembersInputDtype, keras.layers.Layer):
         """
         check_choice("operation", operation, OPERATIONS)
         xp = keras.ops
-        images = self._to_working(xp, xp.convert_to_tensor(images))
+        images = xp.convert_to_tensor(images)
+        self._check_shape(images)
+        images = self._to_working(xp, self._value_check.apply(xp, images, True, False))
         batch = xp.shape(images)[0]
         magnitude = xp.multiply(xp.ones((batch,), dtype="float32"), xp.cast(magnitude, "float32"))
         params = {key: magnitude * 0.0 for key in set(PARAMETER_OF.values())}
@@ -264,7 +305,9 @@ class TrivialAugment(RemembersInputDtype, keras.layers.Layer):
         images = xp.convert_to_tensor(images)
         if not training or transformation is None:
             return images
-        return self._restore_dtype(xp, self._transform(xp, images, transformation), images)
+        self._check_shape(images)
+        checked = self._checked_values(xp, images, images.dtype)
+        return self._restore_dtype(xp, self._transform(xp, checked, transformation), images)
 
     def _transform(self, xp, images, transformation):
         working = self._to_working(xp, images)
@@ -283,9 +326,12 @@ class TrivialAugment(RemembersInputDtype, keras.layers.Layer):
         return (images - low) * (255.0 / (high - low))
 
     def _from_working(self, xp, images):
+        """Back to ``value_range`` and ``data_format``; clipped, as rounding (bilinear
+        weights, the rescale) can overshoot the range by a few ulps."""
         low, high = self.value_range
         if (low, high) != (0, 255):
             images = images * ((high - low) / 255.0) + low
+        images = xp.clip(images, low, high)
         if self.data_format == "channels_first":
             images = xp.transpose(images, (0, 3, 1, 2))
         return images

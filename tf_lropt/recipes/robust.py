@@ -234,21 +234,23 @@ class RobustRecipe(Recipe):
         ``RandomTranslation`` by up to 4 pixels with zero fill and nearest rounding (the
         pad-4 crop; its shifts of exactly ±4 pixels come half as often), ``RandomFlip``
         and ``TrivialAugment``. They act only in training, on any Keras backend, with no
-        TensorFlow. CutMix also mixes the labels, which a model's layers never see: apply
-        :meth:`cutmix_layer` to the batches.
+        TensorFlow, and are the identity whenever the model runs without ``training=True``,
+        so ``model.export()`` serves what ``predict()`` gives (the translation and flip are
+        Keras' layers made so by ``tf_lropt.augment.serving``). CutMix also mixes the
+        labels, which a model's layers never see: apply :meth:`cutmix_layer` to the batches.
         """
         if (not isinstance(image_size, tuple | list) or len(image_size) != 2
                 or not all(isinstance(n, int) and n > 0 for n in image_size)):
             raise ValueError("Argument `image_size` must be (height, width), two positive "
                              f"integers; received image_size={image_size!r}.")
         from tf_lropt.augment import TrivialAugment
+        from tf_lropt.augment.serving import RandomFlip, RandomTranslation
 
         height, width = image_size
         layers = [
-            keras.layers.RandomTranslation(CROP_PADDING / height, CROP_PADDING / width,
-                                           fill_mode="constant", interpolation="nearest",
-                                           seed=self.seed),
-            keras.layers.RandomFlip("horizontal", seed=self.seed),
+            RandomTranslation(CROP_PADDING / height, CROP_PADDING / width,
+                              fill_mode="constant", interpolation="nearest", seed=self.seed),
+            RandomFlip("horizontal", seed=self.seed),
         ]
         if self.trivial_augment:
             layers.append(TrivialAugment(value_range=self.value_range, seed=self.seed))
