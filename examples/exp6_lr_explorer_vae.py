@@ -267,7 +267,7 @@ def main(argv: list[str] | None = None) -> str:
     trials = explorer.trials_dataframe()
     search_epochs = int(trials["epochs"].sum())
     epochs = len(explorer.exploitation_history)
-    switches = sum(a != b for a, b in zip(curve["rate"], curve["rate"][1:]))
+    switches = sum(a != b for a, b in zip(curve["rate"], curve["rate"][1:], strict=False))
     print(f"explorer: found {found}, exploitation {epochs} epochs, {switches} rate switches, "
           f"best val NLL {summary['best_val_nll']:.2f}, test NLL {explorer_test:.2f}")
     if args.exploit_only:

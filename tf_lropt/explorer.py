@@ -3,13 +3,14 @@
 It needs KerasTuner: ``pip install "tf-lropt[search]"``.
 """
 
+# LRExplorer raises an ImportError naming the extra where KerasTuner is missing.
 from tf_lropt.search import (  # noqa: F401
     PAPER_COARSE_LRS,
     PAPER_REFINE_OFFSETS,
+    LRExplorer,
     rate_quantum,
     refine_rates,
 )
-from tf_lropt.search import LRExplorer  # noqa: F401  (ImportError naming the extra without it)
 
 __all__ = ["PAPER_COARSE_LRS", "PAPER_REFINE_OFFSETS", "LRExplorer", "rate_quantum",
            "refine_rates"]

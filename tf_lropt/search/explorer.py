@@ -1,38 +1,29 @@
-"""A coarse-to-fine learning-rate explorer, a KerasTuner tuner: exploration, then exploitation.
+"""A coarse-to-fine learning-rate explorer (Fujiwara, 2023), a KerasTuner tuner.
 
-Exploration searches the rate one significant digit at a time. Every rate of
-the coarse list (0.009, 0.008, ..., 0.001) trains a freshly built model from the
-same initial weights for ``epochs_per_trial`` epochs; a trial's score is its best
-epoch. The ``top_k`` best rates are refined by one more digit,
-``rate + n * 10**-(d + 1)`` for ``n`` in ``refine_offsets`` (4, 3, ..., -10), where
-``10**-d`` is the place of the digit just searched; the new list is sorted in
-descending order without non-positive, duplicate or already tried rates, and the
-search repeats until ``digits`` digits (:mod:`tf_lropt.search.candidates`, exact
-decimals, no float noise). Exploitation then trains one model with the found
-rates in turn (:mod:`tf_lropt.search.exploitation`, the document's table 3).
+Exploration searches the rate one significant digit at a time: every rate of the
+coarse list (0.009, ..., 0.001) trains a fresh model from the same initial weights
+for ``epochs_per_trial`` epochs and scores its best epoch; the ``top_k`` best are
+refined by one more digit (:mod:`tf_lropt.search.candidates`, exact decimals), up
+to ``digits`` digits. Exploitation then trains one model with the found rates in
+turn (:mod:`tf_lropt.search.exploitation`, the document's table 3). Where this
+differs from the source: a digit's top-k are chosen among its whole list, parents
+included, so a refinement never returns a worse rate than its parent; beyond the
+paper, ``early_stopping="median"`` (:mod:`tf_lropt.search.stopping`).
 
-Where this differs from the source: the top-k of a digit are chosen among that
-digit's whole generated list, including the parents (n = 0) and other rates
-already tried, whose scores are reused; so a refinement never returns a worse
-rate than its parent. Beyond the paper, ``early_stopping="median"`` (off by
-default) stops a trial that falls behind its digit's median
-(:mod:`tf_lropt.search.stopping`).
-
-``LRExplorer`` is a KerasTuner tuner, as ``Hyperband`` is one: its Oracle
+``LRExplorer`` is a tuner as ``Hyperband`` is one: its Oracle
 (:class:`tf_lropt.search.oracle.ExplorerOracle`) decides which rate trains next,
-and ``run_trial`` trains it (:class:`tf_lropt.search.trials.TrialRunner`).
-KerasTuner's project ``directory/keras_tuner`` is the search's only store, so
-running the same explorer on the same directory trains only the missing trials.
+``run_trial`` trains it (:class:`tf_lropt.search.trials.TrialRunner`), and the
+KerasTuner project ``directory/keras_tuner`` is the search's only store: running
+the same explorer on the same directory trains only the missing trials.
 
 Distributed (KerasTuner's own mode): every process runs the same
-``LRExplorer(...).search()``, started with ``KERASTUNER_TUNER_ID`` (``chief``, or
-any id per worker), ``KERASTUNER_ORACLE_IP`` and ``KERASTUNER_ORACLE_PORT``; the
-chief holds the Oracle, workers train. Any process may be killed and restarted,
-under any id: no finished trial trains again (see :mod:`tf_lropt.search.oracle`).
-Workers whose chief is gone stop after ``chief_timeout`` seconds
-(:mod:`tf_lropt.search.workers`). After a distributed search, the same script
-run as one process (no ``KERASTUNER_*`` variables) reads the finished search and
-goes on with ``exploit()``.
+``LRExplorer(...).search()`` with ``KERASTUNER_TUNER_ID`` (``chief``, or any id per
+worker), ``KERASTUNER_ORACLE_IP`` and ``KERASTUNER_ORACLE_PORT``. Any process may be
+killed and restarted under any id without a finished trial training again
+(:mod:`tf_lropt.search.oracle`); workers without a chief stop after
+``chief_timeout`` seconds (:mod:`tf_lropt.search.workers`). Afterwards the same
+script run as one process (no ``KERASTUNER_*`` variables) reads the finished
+search and goes on with ``exploit()``.
 
 References:
     - Fujiwara, T. (2023). A program development: anyone can obtain a good
@@ -56,34 +47,17 @@ import numpy as np
 from tf_lropt._validation import check_choice, check_int, check_positive
 from tf_lropt.search import _common, exploitation, reports
 from tf_lropt.search.candidates import PAPER_COARSE_LRS, PAPER_REFINE_OFFSETS, rank, search_point
-from tf_lropt.search.oracle import EXTRAS, ExplorerOracle, read_trial_files
+from tf_lropt.search.oracle import ExplorerOracle, read_trial_files
 from tf_lropt.search.settings import SearchSettings
 from tf_lropt.search.stopping import MedianStopping
-from tf_lropt.search.trials import TrialRunner
-from tf_lropt.search.workers import ChiefClient
+from tf_lropt.search.trials import EpochReport, TrialRunner
+from tf_lropt.search.workers import ChiefClient, ChiefUnreachableError
 
 __all__ = ["LRExplorer", "TrialError"]
 
 
 class TrialError(keras_tuner.errors.FatalError):
     """A trial raised; ``__cause__`` holds the error. Stops the search (rerun: trained again)."""
-
-
-class _Report(keras.callbacks.Callback):
-    """Reports the objective and the ``EXTRAS`` to the Oracle after every epoch."""
-
-    def __init__(self, oracle, trial_id: str, objective: str, stopping) -> None:
-        super().__init__()
-        self.oracle, self.trial_id, self.objective = oracle, trial_id, objective
-        self.stopping, self.start, self.epochs = stopping, time.time(), 0
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.epochs = epoch + 1
-        value = float((logs or {}).get(self.objective, math.nan))
-        stopped = float(bool(self.stopping and self.stopping.stopped))
-        self.oracle.update_trial(self.trial_id, {
-            self.objective: value, EXTRAS[0]: epoch + 1, EXTRAS[1]: stopped,
-            EXTRAS[2]: time.time() - self.start}, step=epoch)
 
 
 class LRExplorer(keras_tuner.engine.base_tuner.BaseTuner):
@@ -167,7 +141,7 @@ class LRExplorer(keras_tuner.engine.base_tuner.BaseTuner):
         if self._is_worker():
             self.oracle = ChiefClient(oracle, chief_timeout, idle_pause)
         else:
-            self._load_search()
+            oracle.load(self.directory)
         self.trials: dict[str, dict[str, Any]] = {}
         self.found_rates: list[float] = []
         self.ranked_rates: list[float] = []
@@ -175,17 +149,6 @@ class LRExplorer(keras_tuner.engine.base_tuner.BaseTuner):
         self.exploitation_history: list[dict[str, Any]] = []
         self.best_score = math.nan
         self.trained_this_run = 0
-
-    def _load_search(self) -> None:
-        """The chief's or a lone process's Oracle: reloaded, and 0.x records imported once."""
-        if os.path.exists(self.oracle._get_oracle_fname()) and not self.oracle.trials:
-            self.oracle.reload()  # KerasTuner reloads only with this tuner id's own file
-        known = set(self.oracle.finished())
-        legacy = [r for r in reports.read_legacy_records(self.directory) if r["key"] not in known]
-        for record in legacy:
-            self.oracle.import_record(record)
-        if legacy:
-            self.oracle.save()
 
     # ----------------------------------------------------------------- budget
     def worst_case_trials(self) -> int:
@@ -235,10 +198,16 @@ class LRExplorer(keras_tuner.engine.base_tuner.BaseTuner):
                 super().search(verbose=0)
             except TrialError as error:
                 raise error.__cause__ from None
+            except ChiefUnreachableError:
+                # A worker that comes after the chief ended a finished search stops cleanly.
+                if not self._point(self._records()).complete:
+                    raise
+                if self.verbose:
+                    print(f"LRExplorer: the chief is gone and the search in "
+                          f"{self.directory!r} is complete.", flush=True)
         self.trials = self._records()
         scores = {key: t["score"] for key, t in self.trials.items()}
-        point = search_point(self.settings.coarse_lrs, self.settings.digits, self.settings.top_k,
-                             self.settings.refine_offsets, self.direction, scores)
+        point = self._point(self.trials)
         self.complete = point.complete
         winners = point.winners if point.complete else \
             rank(self.trials, scores, self.direction)[: self.settings.top_k]
@@ -250,6 +219,11 @@ class LRExplorer(keras_tuner.engine.base_tuner.BaseTuner):
         reports.write_trials_csv(os.path.join(self.directory, "trials.csv"),
                                  self.trials.values())
         return self.found_rates
+
+    def _point(self, records: dict[str, dict[str, Any]]):
+        s = self.settings
+        return search_point(s.coarse_lrs, s.digits, s.top_k, s.refine_offsets, self.direction,
+                            {key: t["score"] for key, t in records.items()})
 
     def _stopping_callback(self, digit: int) -> MedianStopping | None:
         s = self.settings
@@ -263,10 +237,11 @@ class LRExplorer(keras_tuner.engine.base_tuner.BaseTuner):
         """Trains one rate from the initial weights, reporting every epoch to the Oracle."""
         values = trial.hyperparameters.values
         stopping = self._stopping_callback(int(values["digit"]))
-        report = _Report(self.oracle, trial.trial_id, self.objective, stopping)
+        report = EpochReport(self.oracle, trial.trial_id, self.objective, stopping)
         try:
-            curve, seconds = self.runner.train(float(values["rate"]), self.settings.epochs_per_trial,
-                                               self.objective, [c for c in (stopping, report) if c])
+            curve, seconds = self.runner.train(
+                float(values["rate"]), self.settings.epochs_per_trial, self.objective,
+                [c for c in (stopping, report) if c])
         except keras_tuner.errors.FatalError:
             raise
         except Exception as error:
@@ -297,22 +272,15 @@ class LRExplorer(keras_tuner.engine.base_tuner.BaseTuner):
                 patience: int | None = None) -> keras.Model:
         """Trains one model with the found rates in turn; returns it with the best weights.
 
-        The document's table 3 (:mod:`tf_lropt.search.exploitation`): a rate is kept
-        while the objective improves on its best; on the first epoch that does not,
-        the next rate takes over, cycling through the list for ``max_epochs`` epochs
-        (the document: about 1,000). With ``patience``, it stops after that many
-        whole passes of the list without improvement (``patience=1``: the rule of
-        tf_lropt 0.x). On every improvement the weights go to
+        The document's table 3 (:func:`tf_lropt.search.exploitation.exploit`): a rate
+        trains while the objective improves on its best, then the next takes over,
+        cycling through the list for ``max_epochs`` epochs (the document: about
+        1,000); ``patience`` stops after that many passes without improvement
+        (``patience=1``: the rule of tf_lropt 0.x). Every improvement saves
         ``directory/exploit/best.weights.h5`` and, with ``test_data``, the
-        predictions (``predict_fn(model, x)``, default ``model.predict``) to
-        ``directory/exploit/predictions.csv`` (one ``predictions_<output>.csv`` per
-        output of a model with several).
-
-        Resumable: Keras' ``BackupAndRestore`` keeps the model and optimizer after
-        every epoch and ``directory/exploit/history.csv`` the objective, from which
-        the position in the rate list follows. Called again with the same rates it
-        continues (a finished run returns at once) and, each epoch being seeded with
-        ``seed + epoch``, ends as an uninterrupted run. Other rates start over.
+        predictions (``predict_fn(model, x)``, default ``model.predict``) as
+        ``directory/exploit/predictions*.csv``. Resumable after a kill, epoch by
+        epoch, ending as an uninterrupted run; other rates start over.
         """
         rates = [float(r) for r in (rates if rates is not None else self.found_rates)]
         if not rates:
@@ -350,13 +318,8 @@ class LRExplorer(keras_tuner.engine.base_tuner.BaseTuner):
 
     def plot_exploration(self, inverse: bool = True):
         """Score (1/score with ``inverse``, as in the paper) against rate, one panel per digit."""
-        from tf_lropt import plot
-
-        return plot.plot_exploration(reports.sorted_trials(self.trials.values()),
-                                     self.objective, inverse)
+        return reports.plot_exploration(self.trials.values(), self.objective, inverse)
 
     def plot_exploitation(self, ax=None):
         """The objective per epoch of the exploitation phase, coloured by rate; returns the axes."""
-        from tf_lropt import plot
-
-        return plot.plot_exploitation(self.exploitation_history, self.objective, ax)
+        return reports.plot_exploitation(self.exploitation_history, self.objective, ax)

@@ -84,6 +84,17 @@ def read_trial_files(project_dir: str, objective: str) -> list[dict[str, Any]]:
     return records
 
 
+def read_legacy_records(directory: str) -> list[dict[str, Any]]:
+    """The JSON trial records of tf_lropt 0.x (``directory/trials/*.json``), to import once."""
+    folder = os.path.join(directory, "trials")
+    records = []
+    for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
+        if name.endswith(".json"):
+            with open(os.path.join(folder, name)) as f:
+                records.append(json.load(f))
+    return records
+
+
 class ExplorerOracle(keras_tuner.Oracle):
     """Hands out the explorer's candidates, one digit at a time, best-first ranked.
 
@@ -236,6 +247,25 @@ class ExplorerOracle(keras_tuner.Oracle):
                 f"The KerasTuner project holds a search with another configuration "
                 f"({state['explorer_config']}); use a new directory to search with {self.config}."
             )
+
+    def load(self, directory: str) -> None:
+        """Reloads the project (any tuner id), then imports 0.x JSON records once."""
+        if os.path.exists(self._get_oracle_fname()) and not self.trials:
+            self.reload()  # KerasTuner reloads only when this tuner id has its own file
+        legacy_config = os.path.join(directory, "explorer.json")
+        if os.path.exists(legacy_config):
+            with open(legacy_config) as f:
+                saved = json.load(f)
+            if saved != self.config:
+                raise ValueError(
+                    f"The directory {directory!r} holds a search with another configuration "
+                    f"({saved}); use a new directory to search with {self.config}.")
+        known = set(self.finished())
+        legacy = [r for r in read_legacy_records(directory) if r["key"] not in known]
+        for record in legacy:
+            self.import_record(record)
+        if legacy:
+            self.save()
 
     def import_record(self, record: Mapping[str, Any]) -> None:
         """Adds a finished trial of the explorer's former JSON store as a completed trial."""

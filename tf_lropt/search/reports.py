@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from tf_lropt._files import atomic_write
 
-__all__ = ["TRIAL_COLUMNS", "progress_line", "sorted_trials", "trials_dataframe",
-           "write_found_rates", "write_trials_csv"]
+__all__ = ["TRIAL_COLUMNS", "plot_exploitation", "plot_exploration", "progress_line",
+           "sorted_trials", "trials_dataframe", "write_found_rates", "write_trials_csv"]
 
 TRIAL_COLUMNS = ("rate", "digit", "score", "best_epoch", "epochs", "stopped", "seconds",
                  "worker")
@@ -60,12 +59,15 @@ def progress_line(record: dict[str, Any], objective: str, done: int, total: int,
             f"{record['seconds']:.1f}s ETA {eta / 60:.1f} min")
 
 
-def read_legacy_records(directory: str) -> list[dict[str, Any]]:
-    """The JSON trial records of tf_lropt 0.x (``directory/trials/*.json``), to import once."""
-    folder = os.path.join(directory, "trials")
-    records = []
-    for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
-        if name.endswith(".json"):
-            with open(os.path.join(folder, name)) as f:
-                records.append(json.load(f))
-    return records
+def plot_exploration(records: Iterable[dict[str, Any]], objective: str, inverse: bool = True):
+    """Score (1/score with ``inverse``) against rate, one panel per digit; returns the axes."""
+    from tf_lropt.plot import plot_exploration as plot
+
+    return plot(sorted_trials(records), objective, inverse)
+
+
+def plot_exploitation(history: Sequence[dict[str, Any]], objective: str, ax=None):
+    """The objective per exploitation epoch, coloured by rate; returns the axes."""
+    from tf_lropt.plot import plot_exploitation as plot
+
+    return plot(list(history), objective, ax)

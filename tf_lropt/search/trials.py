@@ -7,6 +7,7 @@ built writes them, every later one loads them, in this process or another.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -16,8 +17,9 @@ import keras
 
 from tf_lropt._files import load_weights_file, save_weights_file
 from tf_lropt.search import _common
+from tf_lropt.search.oracle import EXTRAS
 
-__all__ = ["TrialRunner"]
+__all__ = ["EpochReport", "TrialRunner"]
 
 
 class TrialRunner:
@@ -91,3 +93,19 @@ class TrialRunner:
         # Without the garbage collection, which costs more than a small trial.
         keras.backend.clear_session(free_memory=False)
         return [float(v) for v in history[objective]], time.time() - start
+
+
+class EpochReport(keras.callbacks.Callback):
+    """Reports the objective and the ``EXTRAS`` to the Oracle after every epoch."""
+
+    def __init__(self, oracle, trial_id: str, objective: str, stopping) -> None:
+        super().__init__()
+        self.oracle, self.trial_id, self.objective = oracle, trial_id, objective
+        self.stopping, self.start = stopping, time.time()
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = float((logs or {}).get(self.objective, math.nan))
+        stopped = float(bool(self.stopping and self.stopping.stopped))
+        self.oracle.update_trial(self.trial_id, {
+            self.objective: value, EXTRAS[0]: epoch + 1, EXTRAS[1]: stopped,
+            EXTRAS[2]: time.time() - self.start}, step=epoch)
