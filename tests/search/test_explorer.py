@@ -1,6 +1,8 @@
 """LR explorer: the paper's candidate lists, search order, resume, exploitation, bad input."""
 
+import importlib
 import json
+import sys
 
 import keras
 import numpy as np
@@ -12,6 +14,7 @@ from tests.search.helpers import completed_rates, trial_files
 from tests.search.helpers import data as _data
 from tf_lropt.search import LRExplorer
 from tf_lropt.search.candidates import rate_quantum, refine_rates
+from tf_lropt.search.oracle import ExplorerOracle
 
 # ------------------------------------------------------------ candidate lists
 
@@ -124,11 +127,15 @@ def test_search_order_scores_and_persistence(tmp_path, capsys):
 SMALL = dict(coarse_lrs=(0.3, 0.1), top_k=1, refine_offsets=range(1, -2, -1), verbose=0)
 
 
-def test_engine_argument_is_deprecated_and_ignored(tmp_path):
+def test_engine_argument_and_tuner_module_are_deprecated(tmp_path):
     with pytest.warns(DeprecationWarning, match="engine"):
         explorer = _explorer(tmp_path, engine="local", **SMALL)
     explorer.search()
     assert (tmp_path / "keras_tuner" / "oracle.json").exists()
+    sys.modules.pop("tf_lropt.search.tuner", None)
+    with pytest.warns(DeprecationWarning, match="tf_lropt.search.oracle"):
+        tuner = importlib.import_module("tf_lropt.search.tuner")
+    assert tuner.ExplorerOracle is ExplorerOracle
 
 
 def test_directory_of_the_former_json_store_is_resumed_without_retraining(tmp_path):

@@ -45,7 +45,7 @@ import keras_tuner
 import numpy as np
 
 from tf_lropt._validation import check_choice, check_int, check_positive
-from tf_lropt.search import _common, exploitation, reports
+from tf_lropt.search import exploitation, reports
 from tf_lropt.search.candidates import PAPER_COARSE_LRS, PAPER_REFINE_OFFSETS, rank, search_point
 from tf_lropt.search.oracle import ExplorerOracle, read_trial_files
 from tf_lropt.search.settings import SearchSettings
@@ -84,17 +84,12 @@ class LRExplorer(keras_tuner.engine.base_tuner.BaseTuner):
         fit_kwargs: further ``fit`` arguments.
         verbose: 0 silent, 1 one line per trial.
         engine: deprecated and ignored: exploration always runs on KerasTuner.
-        early_stopping: ``None`` (the paper) or ``"median"``: a trial stops once its
-            best objective so far is worse than the median of its digit's finished
-            trials at the same epoch; it keeps its best score and is ranked with it.
-        early_stopping_grace: epochs every trial trains before the rule applies.
-        early_stopping_min_trials: finished trials of the digit, at that epoch, the
-            rule waits for.
-        worker_timeout: distributed mode: seconds without a report from a worker
-            (one comes every epoch) after which its trial goes to another worker.
-        chief_timeout: distributed mode: seconds a worker waits for an absent chief
-            before it stops with an error.
-        idle_pause: distributed mode: seconds a worker waits after an ``IDLE`` answer.
+        early_stopping, early_stopping_grace, early_stopping_min_trials: ``None`` (the
+            paper) or ``"median"``, with its grace epochs and the finished trials of the
+            digit it waits for (:mod:`tf_lropt.search.stopping`).
+        worker_timeout, chief_timeout, idle_pause: distributed mode: seconds without a
+            report (one every epoch) after which a worker's trial goes to another;
+            seconds a worker waits for an absent chief; pause after an ``IDLE`` answer.
 
     After ``search()``, ``found_rates`` holds the winners in exploitation order,
     ``ranked_rates`` the same rates best score first and ``trials`` the record of
@@ -251,13 +246,10 @@ class LRExplorer(keras_tuner.engine.base_tuner.BaseTuner):
         self.trained_this_run += 1
         self._seconds.append(seconds)
         if self.verbose:
-            best, best_epoch = _common.best_of(curve, self.direction)
-            record = {"digit": values["digit"], "key": values["rate"], "score": best,
-                      "best_epoch": best_epoch, "epochs": len(curve), "seconds": seconds}
             done = len(self._records()) + 1  # this trial has not ended yet
             total = min(self.worst_case_trials(), self.max_trials or math.inf)
-            print(reports.progress_line(record, self.objective, done, int(total), self._seconds),
-                  flush=True)
+            print(reports.progress_line(values, curve, self.objective, self.direction, done,
+                                        int(total), self._seconds), flush=True)
 
     def save_model(self, trial_id, model, step=0) -> None:  # the explorer keeps no models
         pass
@@ -282,14 +274,8 @@ class LRExplorer(keras_tuner.engine.base_tuner.BaseTuner):
         ``directory/exploit/predictions*.csv``. Resumable after a kill, epoch by
         epoch, ending as an uninterrupted run; other rates start over.
         """
-        rates = [float(r) for r in (rates if rates is not None else self.found_rates)]
-        if not rates:
-            raise ValueError("No rates to exploit: run search() first or pass `rates`.")
-        for i, rate in enumerate(rates):
-            check_positive(f"rates[{i}]", rate)
-        check_int("max_epochs", max_epochs, low=1)
-        if patience is not None:
-            check_int("patience", patience, low=1)
+        rates = exploitation.check_arguments(
+            rates if rates is not None else self.found_rates, max_epochs, patience)
         out = os.path.join(self.directory, "exploit")
 
         def improved(model: keras.Model) -> None:
@@ -312,8 +298,7 @@ class LRExplorer(keras_tuner.engine.base_tuner.BaseTuner):
 
     # ---------------------------------------------------------------- results
     def trials_dataframe(self):
-        """One row per finished trial: rate, digit, score, best epoch, epochs, stopped, seconds,
-        worker."""
+        """One row per finished trial (:data:`tf_lropt.search.reports.TRIAL_COLUMNS`)."""
         return reports.trials_dataframe(self.trials.values())
 
     def plot_exploration(self, inverse: bool = True):

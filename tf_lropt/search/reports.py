@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from tf_lropt._files import atomic_write
+from tf_lropt.search._common import best_of
 
 __all__ = ["TRIAL_COLUMNS", "plot_exploitation", "plot_exploration", "progress_line",
            "sorted_trials", "trials_dataframe", "write_found_rates", "write_trials_csv"]
@@ -47,16 +48,20 @@ def trials_dataframe(records: Iterable[dict[str, Any]]):
     return pd.DataFrame(rows, columns=list(TRIAL_COLUMNS))
 
 
-def progress_line(record: dict[str, Any], objective: str, done: int, total: int,
-                  seconds: Sequence[float]) -> str:
-    """``[####....] done/total digit d lr=... objective=... (best epoch b/e) s ETA m``."""
+def progress_line(values: dict[str, Any], curve: Sequence[float], objective: str,
+                  direction: str, done: int, total: int, seconds: Sequence[float]) -> str:
+    """``[####....] done/total digit d lr=... objective=... (best epoch b/e) s ETA m``.
+
+    ``values`` are the trial's hyperparameters, ``curve`` its objective per epoch and
+    ``seconds`` the durations of this run's trials, this one last.
+    """
     width = 20
     filled = int(width * min(done / max(total, 1), 1.0))
     eta = max(total - done, 0) * (sum(seconds) / len(seconds)) if seconds else 0.0
+    best, best_epoch = best_of(list(curve), direction)
     return (f"[{'#' * filled}{'.' * (width - filled)}] {done}/{total} "
-            f"digit {record['digit']} lr={record['key']} {objective}={record['score']:.6g} "
-            f"(best epoch {record['best_epoch']}/{record['epochs']}) "
-            f"{record['seconds']:.1f}s ETA {eta / 60:.1f} min")
+            f"digit {values['digit']} lr={values['rate']} {objective}={best:.6g} "
+            f"(best epoch {best_epoch}/{len(curve)}) {seconds[-1]:.1f}s ETA {eta / 60:.1f} min")
 
 
 def plot_exploration(records: Iterable[dict[str, Any]], objective: str, inverse: bool = True):
