@@ -188,7 +188,13 @@ class ExplorerOracle(keras_tuner.Oracle):
         self._heard[tuner_id] = time.time()
         self._drop_finished_from_queue()
         self._requeue_silent_workers(tuner_id)
-        return super().create_trial(tuner_id)
+        trial = super().create_trial(tuner_id)
+        if trial.status == TrialStatus.RUNNING and trial.metrics.metrics:
+            # Handed out again (after a restart, or a silent worker's): it trains from its
+            # first epoch, so the epochs reported before would mix into its curve.
+            trial.metrics = type(trial.metrics)()
+            self._save_trial(trial)
+        return trial
 
     def _holder(self, trial_id: str) -> str | None:
         return next((t for t, trial in self.ongoing_trials.items() if trial.trial_id == trial_id),
