@@ -36,6 +36,7 @@ import keras
 import numpy as np
 
 from tf_lropt import schedules
+from tf_lropt._files import load_weights_file
 from tf_lropt.explorer import PAPER_COARSE_LRS, LRExplorer
 
 EXPERIMENT = "exp6_lr_explorer_vae"
@@ -92,6 +93,13 @@ def _parser(experiment: Experiment):
                         "them while the first trains the search and the constant rates (about "
                         "as many epochs); the full command then loads them (and waits for one "
                         "still training)")
+    p.add_argument("--exploit-patience", type=int, default=None, metavar="PASSES",
+                   help="stop the exploitation after this many passes over the found rates "
+                        "without improvement (default: none, the document's table 3: the whole "
+                        "--exploit-epochs budget; 1: the rule of tf_lropt 0.x)")
+    p.add_argument("--exploit-only", action="store_true",
+                   help="stop after the explorer's exploitation (resumable): print its test NLL, "
+                        "epochs and rate switches, and train no baselines")
     return p
 
 
@@ -180,8 +188,7 @@ def _initial_weights(explorer: LRExplorer) -> list[np.ndarray]:
     if not os.path.exists(path):
         raise SystemExit(f"{path} does not exist yet: it is written when the search's first "
                          "trial starts; start the search before --cosine-only.")
-    with np.load(path) as stored:
-        return [stored[f"w{i}"] for i in range(len(stored.files))]
+    return load_weights_file(path)
 
 
 def _cosine_only(explorer, budgets, s, data, out, jit, seed) -> str:
@@ -234,7 +241,9 @@ def main(argv: list[str] | None = None) -> str:
         return _cosine_only(explorer, args.baseline_epochs, s, (x_train, x_val, x_test), out, jit,
                             args.seed)
     found = explorer.search()
-    run_config = {"found": found, "exploit_epochs": s["exploit_epochs"], "seed": args.seed}
+    # The rule is part of the record: the 0.x records (no key) stopped after one pass.
+    run_config = {"found": found, "exploit_epochs": s["exploit_epochs"], "seed": args.seed,
+                  "exploit_patience": args.exploit_patience}
     finished = out.load_finished("explorer exploitation", run_config)
     if finished is not None:
         print("explorer exploitation: finished earlier, loaded")
@@ -246,7 +255,7 @@ def main(argv: list[str] | None = None) -> str:
         explorer.best_score = summary["best_val_nll"]
     else:
         start = time.time()
-        model = explorer.exploit(max_epochs=s["exploit_epochs"])
+        model = explorer.exploit(max_epochs=s["exploit_epochs"], patience=args.exploit_patience)
         summary = {"test_nll": float(model.evaluate(x_test, batch_size=s["batch"], verbose=0)[0]),
                    "best_val_nll": float(explorer.best_score), "seconds": time.time() - start,
                    **results.where_ran()}
@@ -258,7 +267,11 @@ def main(argv: list[str] | None = None) -> str:
     trials = explorer.trials_dataframe()
     search_epochs = int(trials["epochs"].sum())
     epochs = len(explorer.exploitation_history)
-    print(f"explorer: found {found}, exploitation {epochs} epochs, test NLL {explorer_test:.2f}")
+    switches = sum(a != b for a, b in zip(curve["rate"], curve["rate"][1:], strict=False))
+    print(f"explorer: found {found}, exploitation {epochs} epochs, {switches} rate switches, "
+          f"best val NLL {summary['best_val_nll']:.2f}, test NLL {explorer_test:.2f}")
+    if args.exploit_only:
+        return f"exploitation: {epochs} epochs, {switches} switches, test NLL {explorer_test:.2f}"
 
     data = (x_train, x_val, x_test)
     initial_weights = _initial_weights(explorer)

@@ -7,13 +7,19 @@ without the weights) and the finished budget runs (``runs/*.json`` and their per
 It then replaces the status paragraph and tables after the "## The paper's setting" heading's
 protocol paragraph, up to the next heading, with what the records hold.
 
-    python scripts/exp6_progress.py --from /work/runs/exp6/exp6_lr_explorer_vae \\
+    python scripts/exp6_progress.py --from <results>/exp6_lr_explorer_vae \\
         docs/runs/exp6_full docs/results_exp6.md
+
+With ``--table3 <results>/exp6_lr_explorer_vae`` it instead records the progress of the
+exploitation by the document's table 3 (every found rate in turn up to 1,000 epochs): the
+explorer's ``exploit/history.csv`` and a summary (epochs, best validation NLL and its epoch,
+rate switches) go to ``<records>/table3_exploitation/``; the page is not touched.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import itertools
 import json
 import pathlib
@@ -207,13 +213,40 @@ def rewrite(page: str, body: str) -> str:
     return page[:status] + body + "\n" + page[end:]
 
 
+def record_table3(live: pathlib.Path, records: pathlib.Path, budget: int = 1000) -> dict:
+    """Copies the table-3 exploitation's history from ``live`` and writes its summary."""
+    history = live / "explorer" / "exploit" / "history.csv"
+    with history.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    out = records / "table3_exploitation"
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.copy(history, out / "history.csv")
+    losses = [float(r["val_loss"]) for r in rows]
+    best = min(range(len(losses)), key=losses.__getitem__) if losses else None
+    summary = {
+        "epochs": len(rows), "budget": budget, "finished": len(rows) >= budget,
+        "rates": sorted({float(r["rate"]) for r in rows}, reverse=True),
+        "best_val_nll": None if best is None else losses[best],
+        "best_epoch": None if best is None else best + 1,
+        "switches": sum(a["rate"] != b["rate"] for a, b in itertools.pairwise(rows)),
+        "improvements": sum(r["improved"] == "True" for r in rows),
+    }
+    (out / "progress.json").write_text(json.dumps(summary, indent=1) + "\n")
+    return summary
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--from", dest="live", type=pathlib.Path, default=None,
                         help="the running experiment's directory (<results>/exp6_lr_explorer_vae)")
+    parser.add_argument("--table3", type=pathlib.Path, default=None,
+                        help="record the table-3 exploitation of this experiment directory")
     parser.add_argument("records", type=pathlib.Path, help="the committed records directory")
-    parser.add_argument("page", type=pathlib.Path)
+    parser.add_argument("page", type=pathlib.Path, nargs="?")
     args = parser.parse_args(argv)
+    if args.table3 is not None:
+        print(record_table3(args.table3, args.records))
+        return
     if args.live is not None:
         collect(args.live, args.records)
     args.page.write_text(rewrite(args.page.read_text(), section_body(args.records)))

@@ -13,7 +13,6 @@ __version__ = "0.1.0"
 from tf_lropt import (  # noqa: E402
     augment,
     callbacks,
-    explorer,
     lr_finder,
     optimizers,
     plot,
@@ -21,7 +20,6 @@ from tf_lropt import (  # noqa: E402
     schedules,
     search,
 )
-from tf_lropt.explorer import LRExplorer  # noqa: E402
 from tf_lropt.lr_finder import LRRangeTest, LRRangeTestResult, find_lr  # noqa: E402
 
 __all__ = [
@@ -40,3 +38,14 @@ __all__ = [
     "schedules",
     "search",
 ]
+
+
+def __getattr__(name: str):
+    # The explorer needs KerasTuner; imported on first use, the rest works without it.
+    if name == "LRExplorer":
+        return search.LRExplorer
+    if name == "explorer":
+        import importlib
+
+        return importlib.import_module("tf_lropt.explorer")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

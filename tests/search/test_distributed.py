@@ -1,17 +1,18 @@
 """The explorer on KerasTuner's distributed mode: a chief and two workers on 127.0.0.1.
 
-They must finish with the trials, scores and found rates of a one-process search,
-each trial trained once, though one worker is killed in its first trial (restarted
-with the same KERASTUNER_TUNER_ID, it is handed that trial again). Every process
-has a time limit, so the test stops by itself.
+Whichever process is killed and however it is restarted, no finished trial trains again
+and the search ends with the trials, scores and found rates of a one-process search.
+Every process has a time limit, so no test can hang.
 """
 
 import collections
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -20,8 +21,12 @@ pytest.importorskip("keras_tuner")
 pytest.importorskip("tensorboard")
 
 from tests.search import distributed_worker  # noqa: E402
+from tests.search.helpers import completed_rates  # noqa: E402
 
-LIMIT = 240  # seconds, each process and the whole run
+LIMIT = 240  # seconds, each process
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+pytestmark = pytest.mark.slow
 
 
 def _free_port():
@@ -30,48 +35,140 @@ def _free_port():
         return s.getsockname()[1]
 
 
-def test_chief_and_two_workers_match_one_process_and_survive_a_killed_worker(tmp_path):
-    reference = distributed_worker.explorer(str(tmp_path / "one"), engine="local")
-    expected = reference.search()
-    expected_scores = {k: t["score"] for k, t in reference.trials.items()}
+class _Cluster:
+    """Starts chief, workers or a lone process of distributed_worker.py on one directory."""
 
-    directory, log = tmp_path / "shared", tmp_path / "fits.log"
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    base = {**os.environ, "PYTHONPATH": root, "KERASTUNER_ORACLE_IP": "127.0.0.1",
-            "KERASTUNER_ORACLE_PORT": str(_free_port()), "CUDA_VISIBLE_DEVICES": "",
-            "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
-    script = distributed_worker.__file__
+    def __init__(self, directory, log):
+        self.directory, self.log, self.processes = directory, log, []
+        self.new_port()
 
-    def start(tuner_id, *flags):
-        return subprocess.Popen([sys.executable, script, str(directory), str(log), *flags],
-                                env={**base, "KERASTUNER_TUNER_ID": tuner_id},
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    def new_port(self):
+        self.port = str(_free_port())
 
-    processes = [start("chief"), start("tuner0"), start("tuner1", "--die-in-first-trial")]
-    try:
-        killed_output = processes[2].communicate(timeout=LIMIT)[0]
-        assert processes[2].returncode == 3, killed_output[-3000:]
-        processes[2] = start("tuner1")  # the same id: it is handed its trial again
-        outputs = [p.communicate(timeout=LIMIT)[0] for p in processes]
-    finally:
-        for process in processes:
+    def start(self, tuner_id, *flags):
+        env = {**os.environ, "PYTHONPATH": ROOT, "CUDA_VISIBLE_DEVICES": "",
+               "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
+        if tuner_id is not None:
+            env.update(KERASTUNER_TUNER_ID=tuner_id, KERASTUNER_ORACLE_IP="127.0.0.1",
+                       KERASTUNER_ORACLE_PORT=self.port)
+        process = subprocess.Popen(
+            [sys.executable, distributed_worker.__file__, str(self.directory), str(self.log),
+             *flags], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.processes.append(process)
+        return process
+
+    def fits(self):
+        """(tuner id, rate) of every training started so far."""
+        if not self.log.exists():
+            return []
+        return [(t, float(r)) for t, r in (line.split() for line in self.log.read_text().split(
+            "\n") if line)]
+
+    def kill_all(self):
+        for process in self.processes:
             if process.poll() is None:
                 process.kill()
-    for process, output in zip(processes, outputs, strict=True):
-        assert process.returncode == 0, output[-3000:]
+                process.communicate()
 
-    result = json.loads((directory / "result-chief.json").read_text())
-    assert result["complete"] and result["found"] == expected
-    assert result["ranked"] == reference.ranked_rates
-    assert result["scores"].keys() == expected_scores.keys()
-    for key, score in expected_scores.items():
+
+def _finish(process):
+    output = process.communicate(timeout=LIMIT)[0]
+    return process.returncode, output
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    explorer = distributed_worker.explorer(str(tmp_path_factory.mktemp("one")))
+    found = explorer.search()
+    return found, explorer.ranked_rates, {k: t["score"] for k, t in explorer.trials.items()}
+
+
+def _check_result(directory, tuner_id, reference):
+    found, ranked, scores = reference
+    result = json.loads((directory / f"result-{tuner_id}.json").read_text())
+    assert result["complete"] and result["found"] == found and result["ranked"] == ranked
+    assert result["scores"].keys() == scores.keys()
+    for key, score in scores.items():
         assert result["scores"][key] == pytest.approx(score, rel=1e-5)
-    # Each trial trained once, by a worker (the chief only serves the Oracle), except the
-    # trial the kill interrupted: trained again by the restarted worker, nothing else.
-    fits = [line.split() for line in log.read_text().splitlines()]
-    assert {tuner for tuner, _ in fits} == {"tuner0", "tuner1"}
-    per_rate = collections.Counter(float(rate) for _, rate in fits)
-    assert sorted(per_rate) == sorted(float(k) for k in expected_scores)
-    killed_rate = float(fits[[t for t, _ in fits].index("tuner1")][1])
-    assert per_rate.pop(killed_rate) == 2 and set(per_rate.values()) == {1}
-    assert len(os.listdir(directory / "trials")) == len(expected_scores)
+    return result
+
+
+def test_killed_worker_restarted_under_a_new_id_then_a_rerun_and_exploit(tmp_path, reference):
+    directory, log = tmp_path / "shared", tmp_path / "fits.log"
+    cluster = _Cluster(directory, log)
+    try:
+        chief, tuner0 = cluster.start("chief"), cluster.start("tuner0")
+        dead = cluster.start("tuner1", "--die-in-first-trial")
+        code, output = _finish(dead)
+        assert code == 3, output[-3000:]
+        # Restarted under another id, the dead worker's trial is not lost: once tuner1 has
+        # been silent for worker_timeout, it goes to whichever worker asks next.
+        replacement = cluster.start("tuner7")
+        for process in (chief, tuner0, replacement):
+            code, output = _finish(process)
+            assert code == 0, output[-3000:]
+        result = _check_result(directory, "chief", reference)
+        fits = cluster.fits()
+        killed_rate = next(rate for tuner, rate in fits if tuner == "tuner1")
+        per_rate = collections.Counter(rate for _, rate in fits)
+        assert sorted(per_rate) == sorted(float(k) for k in reference[2])
+        # Each trial trained once, by a worker; the killed one's twice (started by tuner1).
+        assert per_rate.pop(killed_rate) == 2 and set(per_rate.values()) == {1}
+        # The dead worker's trial went to whichever worker asked first after the timeout;
+        # the replacement did not hang (it stopped with the others, above).
+        assert {t for t, _ in fits} <= {"tuner0", "tuner1", "tuner7"}
+        assert [t for t, _ in fits].count("tuner1") == 1
+        # Each trial records the worker that finished it: the last to start its rate.
+        last = {rate: tuner for tuner, rate in fits}
+        assert {float(k): w for k, w in result["workers"].items()} == last
+        assert len(completed_rates(directory)) == len(reference[2])
+
+        # A rerun of the finished search, chief and workers: nothing trains, all stop.
+        cluster.new_port()
+        rerun = [cluster.start("chief"), cluster.start("tuner0"), cluster.start("tuner5")]
+        for process in rerun:
+            code, output = _finish(process)
+            assert code == 0, output[-3000:]
+        assert len(cluster.fits()) == len(fits)
+        # Then the documented path to the exploitation: the same script as one process.
+        code, output = _finish(cluster.start(None, "--exploit"))
+        assert code == 0, output[-3000:]
+        alone = _check_result(directory, "alone", reference)
+        assert alone["exploited"] == 2
+        assert [t for t, _ in cluster.fits()[len(fits):]] == ["alone", "alone"]  # 2 epochs
+    finally:
+        cluster.kill_all()
+
+
+def test_killed_chief_stops_the_workers_and_a_restart_retrains_nothing_finished(
+        tmp_path, reference):
+    directory, log = tmp_path / "shared", tmp_path / "fits.log"
+    cluster = _Cluster(directory, log)
+    try:
+        chief = cluster.start("chief")
+        workers = [cluster.start("tuner0", "--slow"), cluster.start("tuner1", "--slow")]
+        deadline = time.time() + LIMIT
+        while not (directory / "keras_tuner").exists() or not completed_rates(directory):
+            assert time.time() < deadline and chief.poll() is None, "no trial finished"
+            time.sleep(0.1)
+        chief.send_signal(signal.SIGKILL)
+        chief.communicate()
+        finished_before = completed_rates(directory)
+        # Without their chief the workers stop within chief_timeout (10 s) plus an epoch.
+        for process in workers:
+            code, output = _finish(process)
+            assert code != 0 and "did not answer within 10 s" in output, output[-3000:]
+        fits_before = cluster.fits()
+
+        cluster.new_port()
+        restarted = [cluster.start("chief"), cluster.start("tuner3"), cluster.start("tuner4")]
+        for process in restarted:
+            code, output = _finish(process)
+            assert code == 0, output[-3000:]
+        _check_result(directory, "chief", reference)
+        retrained = [rate for _, rate in cluster.fits()[len(fits_before):]]
+        assert not set(retrained) & set(finished_before)  # nothing finished trains again
+        assert len(retrained) == len(set(retrained))
+        assert completed_rates(directory) == sorted(float(k) for k in reference[2])
+    finally:
+        cluster.kill_all()

@@ -1,13 +1,15 @@
 """The explorer's median-stopping rule, on scripted objectives whose stops are known by hand."""
 
-import json
 import math
 
 import keras
 import numpy as np
 import pytest
 
-from tests.search.test_explorer import _build, _Counter, _data
+from tests.search.helpers import Counter as _Counter
+from tests.search.helpers import build as _build
+from tests.search.helpers import data as _data
+from tests.search.helpers import trial_files
 from tf_lropt.search import LRExplorer
 from tf_lropt.search.stopping import median_rule_stops
 
@@ -78,18 +80,23 @@ def _outcome(explorer):
     return {t["rate"]: (t["epochs"], t["score"], t["stopped"]) for t in explorer.trials.values()}
 
 
-@pytest.mark.parametrize("engine", ["local", "keras_tuner"])
-def test_median_stopping_stops_the_known_trials_and_ranks_them_by_their_best(tmp_path, engine):
+def test_median_stopping_stops_the_known_trials_and_ranks_them_by_their_best(tmp_path):
     counter = _Counter()
-    explorer = _explorer(tmp_path, counter, engine=engine)
+    explorer = _explorer(tmp_path, counter)
     assert explorer.search() == [0.31] and explorer.complete
     assert _outcome(explorer) == EXPECTED
     assert counter.fits == 7 and explorer.explored_epochs() == 25  # 28 without stopping
-    record = json.loads((tmp_path / "trials" / "0.1.json").read_text())
+    record = explorer.trials["0.1"]
     assert record["curve"] == [4.5, 4.4, 4.3] and record["best_epoch"] == 3
+    # KerasTuner's trial file holds it: the objective per epoch and the stop.
+    state = next(s for s in trial_files(tmp_path).values()
+                 if s["hyperparameters"]["values"]["rate"] == "0.1")
+    metrics = state["metrics"]["metrics"]
+    assert [o["value"] for o in metrics["val_loss"]["observations"]] == [[4.5], [4.4], [4.3]]
+    assert metrics["trial_stopped"]["observations"][-1]["value"] == [1.0]
     frame = explorer.trials_dataframe()
     assert list(frame[frame.stopped].rate) == [0.2, 0.1]
-    config = json.loads((tmp_path / "explorer.json").read_text())
+    config = explorer.oracle.get_state()["explorer_config"]
     assert (config["early_stopping"], config["early_stopping_grace"],
             config["early_stopping_min_trials"]) == ("median", 1, 2)
 
@@ -100,15 +107,14 @@ def test_without_early_stopping_every_trial_trains_all_epochs(tmp_path):
     assert explorer.search() == [0.1]
     assert {t["epochs"] for t in explorer.trials.values()} == {4}
     assert not any(t["stopped"] for t in explorer.trials.values())
-    assert "early_stopping" not in json.loads((tmp_path / "explorer.json").read_text())
+    assert "early_stopping" not in explorer.oracle.get_state()["explorer_config"]
 
 
-@pytest.mark.parametrize("engine", ["local", "keras_tuner"])
-def test_interrupted_search_with_early_stopping_resumes_to_the_same_result(tmp_path, engine):
+def test_interrupted_search_with_early_stopping_resumes_to_the_same_result(tmp_path):
     with pytest.raises(RuntimeError, match="interrupted"):
-        _explorer(tmp_path, _Counter(raise_in=5), engine=engine).search()  # in 0.1's trial
+        _explorer(tmp_path, _Counter(raise_in=5)).search()  # in 0.1's trial
     counter = _Counter()
-    resumed = _explorer(tmp_path, counter, engine=engine)
+    resumed = _explorer(tmp_path, counter)
     assert resumed.search() == [0.31]
     assert counter.fits == 3 and _outcome(resumed) == EXPECTED  # 0.1, 0.31, 0.29
     with pytest.raises(ValueError, match="another configuration"):

@@ -1,13 +1,20 @@
 """LR explorer: the paper's candidate lists, search order, resume, exploitation, bad input."""
 
+import importlib
 import json
-import os
+import sys
 
 import keras
 import numpy as np
 import pytest
 
-from tf_lropt.search.explorer import LRExplorer, rate_quantum, refine_rates
+from tests.search.helpers import Counter as _Counter
+from tests.search.helpers import build as _build
+from tests.search.helpers import completed_rates, trial_files
+from tests.search.helpers import data as _data
+from tf_lropt.search import LRExplorer
+from tf_lropt.search.candidates import rate_quantum, refine_rates
+from tf_lropt.search.oracle import ExplorerOracle
 
 # ------------------------------------------------------------ candidate lists
 
@@ -66,37 +73,6 @@ def test_quantum_is_place_of_last_digit_and_duplicates_collapse():
 # ------------------------------------------------------------- with training
 
 
-def _data(seed=0):
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=(192, 4)).astype("float32")
-    y = (x @ np.array([[1.0], [-2.0], [0.5], [1.5]]) + 0.1 * rng.normal(size=(192, 1)))
-    y = y.astype("float32")
-    return (x[:128], y[:128]), (x[128:], y[128:])
-
-
-class _Counter(keras.callbacks.Callback):
-    """Counts trainings (fit calls) and can raise inside a chosen one."""
-
-    def __init__(self, raise_in=None):
-        super().__init__()
-        self.fits, self.raise_in, self.rates = 0, raise_in, []
-
-    def on_train_begin(self, logs=None):
-        self.fits += 1
-        self.rates.append(float(np.array(self.model.optimizer.learning_rate)))
-
-    def on_epoch_end(self, epoch, logs=None):
-        if self.fits == self.raise_in:
-            raise RuntimeError("interrupted")
-
-
-def _build(rate):
-    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
-    # Eager: a trial of a few batches is faster without tracing a new train function.
-    model.compile(keras.optimizers.SGD(rate), "mse", run_eagerly=True)
-    return model
-
-
 def _explorer(directory, counter=None, **overrides):
     train, val = _data()
     kwargs = dict(
@@ -127,17 +103,23 @@ def test_search_order_scores_and_persistence(tmp_path, capsys):
     # Each trial trains at its own rate, from the same initial weights.
     np.testing.assert_allclose(counter.rates, trained, rtol=1e-6)
     assert frame.score.nunique() == len(frame)
-    # A trial's score is its best epoch; one JSON file per trial.
-    for name in os.listdir(tmp_path / "trials"):
-        record = json.loads((tmp_path / "trials" / name).read_text())
-        assert record["score"] == min(record["curve"]) and len(record["curve"]) == 2
-    assert len(os.listdir(tmp_path / "trials")) == len(frame)
-    # The found rates are the best two of the second digit's list, in descending order.
-    winners = set(coarse.sort_values("score").rate[:2])
-    pool = _floats(refine_rates([(r, 0.1) for r in winners], offsets=range(2, -3, -1)))
-    scores = {r: frame.set_index("rate").score[r] for r in pool}
-    assert found == sorted(sorted(pool, key=scores.get)[:2], reverse=True)
-    assert explorer.ranked_rates == sorted(pool, key=scores.get)[:2]
+    # A trial's score is its best epoch; KerasTuner's trial files hold each trial's curve.
+    files = trial_files(tmp_path)
+    assert len(files) == len(frame) and {f["status"] for f in files.values()} == {"COMPLETED"}
+    for record in explorer.trials.values():
+        assert record["score"] == pytest.approx(min(record["curve"])) and len(record["curve"]) == 2
+        assert record["worker"] == "tuner0"
+    assert not (tmp_path / "trials").exists() and not (tmp_path / "explorer.json").exists()
+    # The found rates are the best two of the second digit's list, in descending order. The
+    # lists, by hand: each coarse winner w gives w + 0.02, w + 0.01, w, w - 0.01, w - 0.02.
+    by_hand = {0.3: [0.32, 0.31, 0.3, 0.29, 0.28], 0.2: [0.22, 0.21, 0.2, 0.19, 0.18],
+               0.1: [0.12, 0.11, 0.1, 0.09, 0.08]}
+    winners = list(coarse.sort_values("score").rate[:2])
+    pool = sorted({r for w in winners for r in by_hand[w]}, reverse=True)
+    assert sorted(frame.rate) == sorted({0.3, 0.2, 0.1, *pool})
+    scores = dict(zip(frame.rate, frame.score, strict=True))
+    best_two = sorted(pool, key=lambda r: scores[r])[:2]
+    assert found == sorted(best_two, reverse=True) and explorer.ranked_rates == best_two
     assert explorer.complete
     assert (tmp_path / "trials.csv").exists() and (tmp_path / "found_rates.json").exists()
 
@@ -145,20 +127,41 @@ def test_search_order_scores_and_persistence(tmp_path, capsys):
 SMALL = dict(coarse_lrs=(0.3, 0.1), top_k=1, refine_offsets=range(1, -2, -1), verbose=0)
 
 
-def test_local_and_keras_tuner_engines_find_the_same(tmp_path):
-    local = _explorer(tmp_path / "local", engine="local", **SMALL)
-    tuned = _explorer(tmp_path / "tuner", engine="keras_tuner", **SMALL)
-    assert local.search() == tuned.search() and local.ranked_rates == tuned.ranked_rates
+def test_engine_argument_and_tuner_module_are_deprecated(tmp_path):
+    with pytest.warns(DeprecationWarning, match="engine"):
+        explorer = _explorer(tmp_path, engine="local", **SMALL)
+    explorer.search()
+    assert (tmp_path / "keras_tuner" / "oracle.json").exists()
+    sys.modules.pop("tf_lropt.search.tuner", None)
+    with pytest.warns(DeprecationWarning, match="tf_lropt.search.oracle"):
+        tuner = importlib.import_module("tf_lropt.search.tuner")
+    assert tuner.ExplorerOracle is ExplorerOracle
+
+
+def test_directory_of_the_former_json_store_is_resumed_without_retraining(tmp_path):
+    # tf_lropt 0.x kept one JSON record per trial in directory/trials; such a directory
+    # (the committed experiment 6 search) is imported into KerasTuner's files once.
+    reference = _explorer(tmp_path / "reference", **SMALL)
+    expected = reference.search()
+    legacy = tmp_path / "legacy" / "trials"
+    legacy.mkdir(parents=True)
+    first_digit = [t for t in reference.trials.values() if t["digit"] == 1]
+    for record in first_digit:
+        (legacy / f"{record['key']}.json").write_text(json.dumps(
+            {k: v for k, v in record.items() if k != "worker"}))
+    counter = _Counter()
+    resumed = _explorer(tmp_path / "legacy", counter, **SMALL)
+    assert resumed.search() == expected and resumed.ranked_rates == reference.ranked_rates
+    assert counter.fits == len(reference.trials) - len(first_digit)
     columns = ["rate", "digit", "score", "best_epoch", "epochs"]
-    assert local.trials_dataframe()[columns].equals(tuned.trials_dataframe()[columns])
-    assert (tmp_path / "tuner" / "keras_tuner" / "oracle.json").exists()
-    assert not (tmp_path / "local" / "keras_tuner").exists()
+    assert resumed.trials_dataframe()[columns].equals(reference.trials_dataframe()[columns])
+    again = _Counter()
+    _explorer(tmp_path / "legacy", again, **SMALL).search()  # imported once, not twice
+    assert again.fits == 0 and len(trial_files(tmp_path / "legacy")) == len(reference.trials)
 
 
 @pytest.mark.backend_agnostic
-@pytest.mark.parametrize("engine", ["local", "keras_tuner"])
-def test_resume_after_interruption_does_not_retrain_finished_trials(tmp_path, engine):
-    SMALL = {**globals()["SMALL"], "engine": engine}
+def test_resume_after_interruption_does_not_retrain_finished_trials(tmp_path):
     reference = _explorer(tmp_path / "uninterrupted", **SMALL)
     expected = reference.search()
     total = len(reference.trials)
@@ -167,7 +170,7 @@ def test_resume_after_interruption_does_not_retrain_finished_trials(tmp_path, en
     counter = _Counter(raise_in=4)
     with pytest.raises(RuntimeError, match="interrupted"):
         _explorer(tmp_path / "run", counter, **SMALL).search()
-    assert len(os.listdir(tmp_path / "run" / "trials")) == 3  # the 4th was in progress
+    assert len(completed_rates(tmp_path / "run")) == 3  # the 4th was in progress
 
     counter = _Counter()
     resumed = _explorer(tmp_path / "run", counter, **SMALL)
@@ -210,7 +213,8 @@ def test_exploitation_switches_rate_when_objective_worsens(tmp_path):
     matplotlib.use("Agg")
     explorer = _explorer(tmp_path, verbose=0)
     test_x = _data()[1][0]
-    model = explorer.exploit(rates=[0.4, 0.01], max_epochs=12, test_data=(test_x, None))
+    model = explorer.exploit(rates=[0.4, 0.01], max_epochs=12, test_data=(test_x, None),
+                             patience=1)
     history = explorer.exploitation_history
     assert 1 <= len(history) <= 12 and history[0]["rate"] == 0.4 and history[0]["improved"]
     best = np.inf
@@ -319,8 +323,9 @@ def test_plot_exploration_one_panel_per_digit(tmp_path):
 
 
 @pytest.mark.backend_agnostic
-def test_paper_worst_case_budget():
-    explorer = LRExplorer(_build, (np.zeros((4, 4)), np.zeros((4, 1))), (None, None))
+def test_paper_worst_case_budget(tmp_path):
+    explorer = LRExplorer(_build, (np.zeros((4, 4)), np.zeros((4, 1))), (None, None),
+                          directory=str(tmp_path))
     # 9 coarse + 2 digits x 2 winners x 15 offsets = 69 trials of 50 epochs; the paper's
     # 3,500 also counts the coarse rate 0.000, which cannot train.
     assert explorer.worst_case_trials() == 69

@@ -2,10 +2,13 @@
 
 ``range_test``: Smith's LR range test (``find_lr``; the ``LRRangeTest`` callback in
 ``range_test_callback``; ``suggest`` and ``LRRangeTestResult`` in ``range_test_result``).
-``explorer``: Fujiwara's digit-by-digit explorer (``LRExplorer``), its candidate
-lists in ``candidates``, its early stopping in ``stopping``, its KerasTuner engine in
-``tuner``. ``_common`` holds what they share: data unpacking, the
-objective's check, name and direction.
+``explorer``: Fujiwara's digit-by-digit explorer (``LRExplorer``), a KerasTuner
+tuner; its candidate lists in ``candidates``, its Oracle in ``oracle``, trial
+training in ``trials``, exploitation in ``exploitation``, tables in ``reports``,
+settings in ``settings``, early stopping in ``stopping``, the distributed
+workers' link to the chief in ``workers``. ``_common`` holds what the range test
+and the explorer share. The explorer needs KerasTuner
+(``pip install "tf-lropt[search]"``); the range test does not.
 """
 
 from tf_lropt.search.candidates import (
@@ -14,7 +17,6 @@ from tf_lropt.search.candidates import (
     rate_quantum,
     refine_rates,
 )
-from tf_lropt.search.explorer import LRExplorer
 from tf_lropt.search.range_test import (
     LRRangeTest,
     LRRangeTestResult,
@@ -39,3 +41,19 @@ __all__ = [
     "refine_rates",
     "suggest",
 ]
+
+KERAS_TUNER_MISSING = ('LRExplorer runs on KerasTuner, which is not installed: '
+                       'pip install "tf-lropt[search]" (or pip install keras-tuner).')
+
+
+def __getattr__(name: str):
+    # The explorer is imported on first use, so the range test works without KerasTuner.
+    if name == "LRExplorer":
+        try:
+            from tf_lropt.search.explorer import LRExplorer
+        except ModuleNotFoundError as error:
+            if error.name != "keras_tuner":
+                raise
+            raise ImportError(KERAS_TUNER_MISSING) from error
+        return LRExplorer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

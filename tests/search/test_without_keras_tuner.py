@@ -1,0 +1,30 @@
+"""Without KerasTuner the package and the range test work; the explorer says what to install."""
+
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+SCRIPT = """
+import sys
+sys.modules["keras_tuner"] = None  # as if not installed
+import tf_lropt
+from tf_lropt.search import find_lr, LRRangeTest  # the range test needs no KerasTuner
+for attempt in ("tf_lropt.LRExplorer", "from tf_lropt.search import LRExplorer",
+                "import tf_lropt.explorer"):
+    try:
+        exec(attempt if " " in attempt else f"x = {attempt}")
+    except ImportError as error:
+        assert 'pip install "tf-lropt[search]"' in str(error), (attempt, error)
+    else:
+        raise AssertionError(f"{attempt} did not raise")
+print("ok")
+"""
+
+
+def test_package_and_range_test_import_without_keras_tuner_and_the_explorer_names_the_extra():
+    env = {**os.environ, "PYTHONPATH": ROOT, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    result = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0 and result.stdout.strip().endswith("ok"), result.stderr[-3000:]
