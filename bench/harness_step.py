@@ -132,7 +132,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0,
                         help="TensorFlow intra- and inter-op threads (0: its default, one a "
                              "usable core)")
-    parser.add_argument("--eval-every", type=int, default=500,
+    parser.add_argument("--eval-every", type=int, default=250,
                         help="steps between test passes, for the all-in cost")
     parser.add_argument("--synthetic", action="store_true", help="random images")
     args = parser.parse_args()

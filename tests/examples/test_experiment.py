@@ -39,6 +39,14 @@ def test_parse_resolves_scale_and_seeds():
         experiment.parse(["--dataset", "imagenet"])
     with pytest.raises(ValueError, match="missing"):
         Experiment("x", "x", {"full": SCALES["full"]})
+    with pytest.raises(ValueError, match="'medium'"):  # a script without a medium protocol
+        experiment.parse(["--medium"])
+    with pytest.raises(ValueError, match="among"):
+        Experiment("x", "x", {**SCALES, "huge": SCALES["full"]})
+    medium = Scale(64, 16, 4, 16, seeds=(3,), period=5)
+    experiment = Experiment("x", "x", {**SCALES, "medium": medium})
+    assert experiment.parse(["--medium"]).seeds == [3] and experiment.scale is medium
+    assert medium.plan(64) == Plan(4, 5, 16)  # periods of 5 steps, not passes over the data
 
 
 @pytest.mark.backend_agnostic
@@ -139,6 +147,13 @@ def test_plan_skips_finished_runs_and_publish_only_trains_nothing(tmp_path, caps
     assert publisher.provenance(splits, plan, "mlp", partial)["seeds"] == [0]  # 2 never ran
     values = per_seed(partial, "sgd")
     assert values[0] == runs[0]["sgd"][1]["final_test_accuracy"] and values[1] is None
+    # summary.json's shape (seed -> method -> summary) reads the same; a diverged run reads as
+    # the value given for it.
+    stored = {seed: {name: summary for name, (_, summary) in by_method.items()}
+              for seed, by_method in partial.items()}
+    assert per_seed(stored, "sgd") == values
+    assert per_seed({0: {"sgd": {"final_test_accuracy": 12.0, "diverged": True}}}, "sgd",
+                    diverged=10.0) == [10.0]
     assert format_mean_std([None, None]) == "not run"
     assert format_mean_std([80.0, 82.0]) == "81.00 ± 1.41"
     assert not os.path.exists(tmp_path / "expT_mnist" / "runs" / "sgd_seed_2.json")
