@@ -37,11 +37,14 @@
 # Medium, estimated from CPU-seconds a step measured on one core (TensorFlow, graph mode,
 # oneDNN; the harness's step and test passes; each script's docstring has the protocol):
 #   exp1  plain CNN 16-32-64, 10,000 images, 7,800 steps: 0.115 CPU-s a step, 3.4 a test pass
-#         x 10: about 16 CPU-minutes a run; 7 methods x 3 seeds = 21 runs: 5.5 CPU-hours
+#         x 10: about 16 CPU-minutes a run; 7 methods x 3 seeds = 21 runs: 5.5 CPU-hours (a
+#         780-step period of AdaBound with its test pass and start-up took 108 CPU-seconds)
 #   exp2  ResNet-20, 60,000 images, 2,000 steps: 0.47 CPU-s a harness step, 11 a test pass x 8:
 #         about 17 CPU-minutes a run; 5 rows x 3 seeds = 15 runs: 4.3 CPU-hours
 #   exp3  as exp2, 10 of the 18 arms x 3 seeds = 30 runs: 8.6 CPU-hours (AdamW, AdaBelief and
-#         Adam at 0.01 / 0.001 cut for the budget; its docstring says why)
+#         Adam at 0.01 / 0.001 cut for the budget; its docstring says why). Its first run
+#         (RAdaBeliefW lr 0.01, seed 0) took 126 CPU-seconds a 250-step period with its test
+#         pass (periods 2-3, sampled from /proc): 8 periods, about 17.5 CPU-minutes a run.
 #   exp4  ResNet-34 at 1/4 width, 60,000 images, 2,000 steps: 0.72 CPU-s a step, 18 a test pass
 #         x 8: about 27 CPU-minutes a cell; 9 cells, seed 0: 4.1 CPU-hours
 #   exp7  about 5 CPU-hours (its docstring)
