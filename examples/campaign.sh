@@ -45,10 +45,12 @@
 #         Adam at 0.01 / 0.001 cut for the budget; its docstring says why). Its first run
 #         (RAdaBeliefW lr 0.01, seed 0) took 126 CPU-seconds a 250-step period with its test
 #         pass (periods 2-3, sampled from /proc): 8 periods, about 17.5 CPU-minutes a run.
-#   exp4  ResNet-34 at 1/4 width, 60,000 images, 2,000 steps: 0.72 CPU-s a step, 18 a test pass
-#         x 8: about 27 CPU-minutes a cell; 9 cells, seed 0: 4.1 CPU-hours
+#   exp4  ResNet-34 at 1/4 width, 60,000 images, 2,000 steps: 0.72 CPU-s a bare step (about
+#         0.77 in the harness), 18 a test pass x 8: about 29 CPU-minutes a cell (a 250-step
+#         period with its test pass and start-up took 246 CPU-seconds); 9 cells, seed 0: 4.3
+#         CPU-hours
 #   exp7  about 5 CPU-hours (its docstring)
-#   in all about 27.5 CPU-hours: about 14 hours on two cores (SHARD=0/2 and SHARD=1/2).
+#   in all about 28 CPU-hours: about 14 hours on two cores (SHARD=0/2 and SHARD=1/2).
 # Those are CPU-seconds of one process on a core of its own; on a shared machine a run's wall
 # time is longer by the other processes' share of the core.
 set -euo pipefail
