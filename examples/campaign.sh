@@ -43,8 +43,7 @@
 #         about 17 CPU-minutes a run; 5 rows x 3 seeds = 15 runs: 4.3 CPU-hours
 #   exp3  as exp2, 10 of the 18 arms x 3 seeds = 30 runs: 8.6 CPU-hours (AdamW, AdaBelief and
 #         Adam at 0.01 / 0.001 cut for the budget; its docstring says why). Its first run
-#         (RAdaBeliefW lr 0.01, seed 0) took 126 CPU-seconds a 250-step period with its test
-#         pass (periods 2-3, sampled from /proc): 8 periods, about 17.5 CPU-minutes a run.
+#         (RAdaBeliefW lr 0.01, seed 0) took 1,016 CPU-seconds (17 CPU-minutes) in all.
 #   exp4  ResNet-34 at 1/4 width, 60,000 images, 2,000 steps: 0.72 CPU-s a bare step (about
 #         0.77 in the harness), 18 a test pass x 8: about 29 CPU-minutes a cell (a 250-step
 #         period with its test pass and start-up took 246 CPU-seconds); 9 cells, seed 0: 4.3

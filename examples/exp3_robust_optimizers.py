@@ -29,9 +29,10 @@ Protocols (the same methods and hyperparameters at every scale):
   8.6 CPU-hours of the campaign's 30): AdamW and AdaBelief at all rates (each one half of
   RAdaBeliefW, decoupled decay or the belief second moment; no claim of their own beyond
   the spread comparison, which RAdam, their rectified relative, carries) and Adam at 0.01
-  and 0.001 (no claim). Their cells read "not run". Measured: 126 CPU-seconds a 250-step
-  period with its test pass (the first run's periods 2-3, on one core with TensorFlow and the
-  tf.data pipeline), about 17.5 CPU-minutes a run.
+  and 0.001 (no claim). Their cells read "not run". Measured: the first run (RAdaBeliefW lr
+  0.01, seed 0; one core, TensorFlow, the tf.data pipeline) took 1,016 CPU-seconds in all,
+  17 CPU-minutes (126 a 250-step period with its test pass), 56 minutes of wall time on a
+  core shared with other work.
 - smoke: ResNet-8 at 1/4 width, 64 images, 2 epochs (CI only).
 
     python examples/exp3_robust_optimizers.py
