@@ -1,44 +1,72 @@
 #!/usr/bin/env bash
-# The reduced campaigns of experiments 1, 2, 3, 4 and 7 on Fashion-MNIST, one process at a time,
-# niced, resumable, ordered so that the most informative claims are decided first.
+# The campaigns of experiments 1, 2, 3, 4 and 7 on Fashion-MNIST, one run at a time, niced,
+# resumable, ordered so that the most informative claims are decided first. SCALE (default
+# reduced) picks the protocol of every script's docstring: reduced (the short runs of
+# docs/runs/exp10) or medium (each method at its own time scale).
 #
-#   examples/campaign.sh /work/runs/exp10            # run (or resume) everything
-#   COMMIT=1 examples/campaign.sh /work/runs/exp10   # also commit docs/ after every run
-#   DRY_RUN=1 examples/campaign.sh /work/runs/exp10  # only list the steps' commands
+#   SCALE=medium examples/campaign.sh ../runs/medium            # run (or resume) everything
+#   COMMIT=1 SCALE=medium examples/campaign.sh ../runs/medium   # also commit docs/ every run
+#   DRY_RUN=1 SCALE=medium examples/campaign.sh ../runs/medium  # only list the steps' commands
+#   # Two processes, one a core: each trains every other run of the plan.
+#   SHARD=0/2 SCALE=medium taskset -c 0 examples/campaign.sh ../runs/medium &
+#   SHARD=1/2 SCALE=medium taskset -c 1 examples/campaign.sh ../runs/medium &
 #
-# Every step is one experiment script on some seeds and methods (see each script's docstring
-# for its reduced protocol), trained one run (seed x method) at a time. Finished runs are
-# skipped and an interrupted run resumes from its last finished epoch (BackupAndRestore), so
-# killing and restarting this script loses at most one epoch. After every run that trained,
-# the script's table and the claims table of docs/results.md are rebuilt from what has
-# finished (publish_results.py), and the small result files (table.md, summary.json, PNGs,
-# per-run CSV/JSON) are copied to docs/runs/exp10/ (and committed, with COMMIT=1). On a new
-# checkout or machine, where RESULTS_DIR is gone, the finished runs are first copied back from
-# there, so only the run that was in progress starts again (a machine that is taken away loses
-# its backups and the uncommitted runs: publish every run, not every step).
+# Every step is one experiment script on some seeds and methods, trained one run (seed x
+# method) at a time. Finished runs are skipped and an interrupted run resumes from its last
+# finished evaluation period (BackupAndRestore), so killing and restarting this script loses at
+# most one period. After every run that trained, the script's table and the claims table of
+# docs/results.md are rebuilt from what has finished (publish_results.py), and the small result
+# files (table.md, summary.json, PNGs, per-run CSV/JSON) are copied to docs/runs/exp10/ (reduced)
+# or docs/runs/medium/ (and committed, with COMMIT=1). On a new checkout or machine, where
+# RESULTS_DIR is gone, the finished runs are first copied back from there, so only the run that
+# was in progress starts again (a machine that is taken away loses its backups and the
+# uncommitted runs: publish every run, not every step).
 #
-# PYTHON (default: python) runs the scripts; NICE (default 10) is their niceness. On a CPU the
-# scripts run on JAX unless KERAS_BACKEND says otherwise: measured 2026-12-03 on one pinned core
-# of the shared machine, one thread, seconds per epoch of the reduced protocols (test evaluation
-# included):
-#   exp1 (plain CNN)                                JAX  15   TensorFlow 38 (29 with XLA)
-#   exp2 Baseline (ResNet-20 1/2, crop and flip)    JAX  62   TensorFlow 78-81
-#   exp2 +TrivialAugment (epoch 2, beside exp6)     JAX 129   TensorFlow 158
-# Beside other work, pin it to one core:  taskset -c 1 examples/campaign.sh /work/runs/exp10
+# PYTHON (default: python) runs the scripts; NICE (default 10) is their niceness. Backend: the
+# medium campaign runs on TensorFlow (KERAS_BACKEND overrides), where the harness augments in a
+# tf.data pipeline beside a graph-mode step: on one core the step then costs about what a bare
+# model.fit costs (bench/harness_step.py, docs/benchmarks.md), about a third of JAX with the
+# augmentation compiled into the model. The reduced campaign stays on JAX, the backend its
+# finished runs were trained on (a run on the other path is a new run).
 #
-# Cost on one core (JAX, from the epochs above): exp1 5 minutes a run (21 runs: 1.8 h); exp2
-# about 16 minutes a run without TrivialAugment and 32 with it (2 h a seed, 6 h for 15 runs).
-# Measured whole runs (JAX, one core, 2026-12-03/04): exp3 8-15 minutes a run, median 11.5
-# (3.1-3.6 h a seed of 18 runs); exp4 15-24 minutes a cell (2.6 h for the 3 x 3 grid); exp7
-# 9-11 minutes a run (table 2: 50 minutes a seed; table 3's claimed optimizers: 85 minutes a
-# seed).
+# Reduced, measured (JAX, one core, 2026-12-03/04): exp1 5 minutes a run (21 runs: 1.8 h);
+# exp2 16-32 minutes a run (6 h for 15 runs); exp3 8-15 minutes a run, median 11.5 (3.1-3.6 h a
+# seed of 18 runs); exp4 15-24 minutes a cell (2.6 h for the 3 x 3 grid); exp7 9-11 minutes a
+# run.
+#
+# Medium, estimated from CPU-seconds a step measured on one core (TensorFlow, graph mode,
+# oneDNN; the harness's step and test passes; each script's docstring has the protocol):
+#   exp1  plain CNN 16-32-64, 10,000 images, 7,800 steps: 0.115 CPU-s a step, 3.4 a test pass
+#         x 10: about 16 CPU-minutes a run; 7 methods x 3 seeds = 21 runs: 5.5 CPU-hours (a
+#         780-step period of AdaBound with its test pass and start-up took 108 CPU-seconds)
+#   exp2  ResNet-20, 60,000 images, 2,000 steps: 0.47 CPU-s a harness step, 11 a test pass x 8:
+#         about 17 CPU-minutes a run; 5 rows x 3 seeds = 15 runs: 4.3 CPU-hours
+#   exp3  as exp2, 10 of the 18 arms x 3 seeds = 30 runs: 8.6 CPU-hours (AdamW, AdaBelief and
+#         Adam at 0.01 / 0.001 cut for the budget; its docstring says why). Its first run
+#         (RAdaBeliefW lr 0.01, seed 0) took 1,016 CPU-seconds (17 CPU-minutes) in all.
+#   exp4  ResNet-34 at 1/4 width, 60,000 images, 2,000 steps: 0.72 CPU-s a bare step (about
+#         0.77 in the harness), 18 a test pass x 8: about 29 CPU-minutes a cell (a 250-step
+#         period with its test pass and start-up took 246 CPU-seconds); 9 cells, seed 0: 4.3
+#         CPU-hours
+#   exp7  about 5 CPU-hours (its docstring)
+#   in all about 28 CPU-hours: about 14 hours on two cores (SHARD=0/2 and SHARD=1/2).
+# Those are CPU-seconds of one process on a core of its own; on a shared machine a run's wall
+# time is longer by the other processes' share of the core.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 results=${1:?usage: examples/campaign.sh RESULTS_DIR}
 python=${PYTHON:-python}
 nice=${NICE:-10}
-archive=docs/runs/exp10
-common=(--reduced --dataset fashion_mnist --results-dir "$results")
+scale=${SCALE:-reduced}
+case $scale in
+    reduced) archive=docs/runs/exp10 default_backend=jax ;;
+    medium) archive=docs/runs/medium default_backend=tensorflow ;;
+    *) echo "SCALE must be reduced or medium, got '$scale'" >&2; exit 2 ;;
+esac
+shard=${SHARD:-0/1}  # i/n: train only runs i, i + n, i + 2n, ... of the plan
+shard_index=${shard%/*} shard_count=${shard#*/}
+run_number=0
+common=(--"$scale" --dataset fashion_mnist --results-dir "$results")
 scripts=(exp1_warmup_adabound exp2_robust_ablation exp3_robust_optimizers exp4_robust_grid
          exp7_cyclical_caffe)
 
@@ -69,7 +97,7 @@ publish() {  # publish "message" script: its table, the results page, the archiv
 step() {  # step "description" script [arguments...]
     local what=$1 script=$2 backend
     shift 2
-    backend=${KERAS_BACKEND:-jax}
+    backend=${KERAS_BACKEND:-$default_backend}
     if [ -n "${DRY_RUN:-}" ]; then  # list the steps, shell-quoted, without running them
         printf '%q ' "$script" "$@"
         echo
@@ -82,6 +110,8 @@ step() {  # step "description" script [arguments...]
     stamp=$(mktemp)
     while IFS=$'\t' read -r kind seed method; do
         [ "$kind" = run ] || continue
+        run_number=$((run_number + 1))
+        [ $(((run_number - 1) % shard_count)) -eq "$shard_index" ] || continue
         touch "$stamp"
         # The later --seeds and --methods override the step's (argparse keeps the last).
         KERAS_BACKEND=$backend nice -n "$nice" "$python" "examples/$script.py" "${common[@]}" \
@@ -96,6 +126,23 @@ step() {  # step "description" script [arguments...]
 
 [ -n "${DRY_RUN:-}" ] || restore
 key1=(AdaBound w10AdaBound w20AdaBound RAdam)
+if [ "$scale" = medium ]; then
+    # 1. Experiment 3's claims first (the flagship recipe's robustness), one seed of every
+    #    arm, then the cheaper experiments' first seeds, then the remaining seeds.
+    step "exp3 medium seed 0" exp3_robust_optimizers --seeds 0
+    step "exp1 medium key methods seed 0" exp1_warmup_adabound --seeds 0 --methods "${key1[@]}"
+    step "exp2 medium seed 0" exp2_robust_ablation --seeds 0
+    step "exp4 medium 3 x 3 grid" exp4_robust_grid
+    step "exp7 medium seed 0" exp7_cyclical_caffe --seeds 0
+    step "exp3 medium seeds 1 2" exp3_robust_optimizers --seeds 1 2
+    step "exp1 medium key methods seeds 1 2" exp1_warmup_adabound --seeds 1 2 \
+        --methods "${key1[@]}"
+    step "exp2 medium seeds 1 2" exp2_robust_ablation --seeds 1 2
+    step "exp7 medium seeds 1 2" exp7_cyclical_caffe --seeds 1 2
+    step "exp1 medium all methods" exp1_warmup_adabound
+    [ -n "${DRY_RUN:-}" ] || echo "== $(date -u +%H:%M) campaign finished"
+    exit 0
+fi
 key7=(fixed triangular2 exp_range decay exp)
 # Experiment 3's claims need only these runs (NAG's loss at a small rate, Adam at 0.1, AdamW /
 # RAdam / AdaBelief at 0.1 vs 0.01): their gaps are large, so a second seed decides them.

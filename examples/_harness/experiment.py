@@ -1,9 +1,10 @@
 """``Experiment``: what every experiment script shares, so that a script is its methods and table.
 
 An ``Experiment`` parses the command line, picks a ``Scale`` (the paper's ``full`` protocol, the
-``reduced`` protocol that fits a 2-core CPU, or a seconds-long ``smoke`` run for CI), loads the
-dataset (a fixed training subset, the same for every method and seed), runs the plan (methods x
-seeds; finished runs are loaded, interrupted ones resumed), and writes the results directory::
+``medium`` protocol that gives each method its own time scale on a CPU, the shorter ``reduced``
+protocol, or a seconds-long ``smoke`` run for CI), loads the dataset (a fixed training subset,
+the same for every method and seed), runs the plan (methods x seeds; finished runs are loaded,
+interrupted ones resumed), and writes the results directory::
 
     <results-dir>/<experiment>_<dataset>/
         runs/<method> seed <s>.csv|.json   one per run (see results.py)
@@ -11,7 +12,9 @@ seeds; finished runs are loaded, interrupted ones resumed), and writes the resul
         summary.json                        everything publish_results.py and claims.py read
         *.png                               curves
 
-The default scale is ``full`` where the Keras backend sees a GPU and ``reduced`` elsewhere.
+``Experiment.main`` is that whole path, so that a script is its methods, its model and its
+tables. The default scale is ``full`` where the Keras backend sees a GPU and ``reduced``
+elsewhere; ``medium`` is optional (``--medium`` where a script defines it).
 ``--publish-only`` trains nothing: it rebuilds the table and summary from the finished runs
 (``not run`` where a run is missing). ``--list-runs`` trains nothing either: it prints the plan,
 one ``run<TAB>seed<TAB>method`` line a run, and exits, so that a campaign can train and publish
@@ -28,16 +31,16 @@ from dataclasses import dataclass
 
 from _harness import data, results
 from _harness.data import Splits
-from _harness.training import Method, Plan, run_methods
+from _harness.training import PIPELINES, Method, Plan, run_methods
 
 import keras
 import numpy as np
 
 DATASETS = ("fashion_mnist", "cifar10", "mnist")
 SCALE_NAMES = ("full", "medium", "reduced", "smoke")
-OPTIONAL_SCALES = ("medium",)  # an experiment without one refuses the flag
-PROTOCOL_LABELS = {"full": "full protocol", "medium": "MEDIUM protocol",
-                   "reduced": "REDUCED protocol", "smoke": "SMOKE TEST (meaningless numbers)"}
+REQUIRED_SCALES = ("full", "reduced", "smoke")  # medium: where a script defines one
+SCALE_LABELS = {"full": "full protocol", "medium": "MEDIUM protocol",
+                "reduced": "REDUCED protocol", "smoke": "SMOKE TEST (meaningless numbers)"}
 SUBSET_SEED = 0  # the fixed training subset does not change with the run's seed
 
 
@@ -82,13 +85,18 @@ class Experiment:
     def __init__(self, name: str, description: str, scales: dict[str, Scale], *,
                  default_dataset: str = "fashion_mnist", datasets: Sequence[str] = DATASETS,
                  default_scale: str = "auto"):
-        missing = set(SCALE_NAMES) - set(OPTIONAL_SCALES) - set(scales)
+        missing = set(REQUIRED_SCALES) - set(scales)
         if missing:
-            raise ValueError(f"scales must define {SCALE_NAMES}, missing {sorted(missing)}")
+            raise ValueError(f"scales must define {REQUIRED_SCALES}, missing {sorted(missing)}")
+        unknown = set(scales) - set(SCALE_NAMES)
+        if unknown:
+            raise ValueError(f"scales must be among {SCALE_NAMES}, got {sorted(unknown)}")
         self.name, self.description, self.scales = name, description, scales
         self.default_dataset, self.datasets = default_dataset, tuple(datasets)
         self.default_scale = default_scale
         self.args: argparse.Namespace | None = None
+        self.splits: Splits | None = None
+        self.plan: Plan | None = None
 
     # -- command line ---------------------------------------------------------------------
     def parser(self) -> argparse.ArgumentParser:
@@ -130,6 +138,9 @@ class Experiment:
                        help="mixed_float16; auto = on at full scale when a GPU is present")
         p.add_argument("--xla", choices=["auto", "on", "off"], default="auto",
                        help="jit_compile; auto = Keras' choice (on for JAX, on a TF GPU)")
+        p.add_argument("--pipeline", choices=PIPELINES, default="auto",
+                       help="where the augmentation runs: a tf.data pipeline or the model; "
+                            "auto = tf.data on a TensorFlow CPU, the model elsewhere")
         p.add_argument("--verbose", type=int, default=0, help="Keras fit verbosity")
         return p
 
@@ -141,12 +152,12 @@ class Experiment:
         if args.scale is None:
             args.scale = self.default_scale if self.default_scale != "auto" else (
                 "full" if gpu_present() else "reduced")
+        if args.scale not in self.scales:
+            raise ValueError(f"--{args.scale}: {self.name} has no {args.scale!r} protocol; its "
+                             f"scales are {sorted(self.scales)}")
         if args.seed is not None and args.seeds is not None:
             raise ValueError(f"give --seed or --seeds, not both (got {args.seed} and "
                              f"{args.seeds})")
-        if args.scale not in self.scales:
-            raise ValueError(f"{self.name} has no {args.scale!r} protocol; its scales are "
-                             f"{sorted(self.scales)}")
         scale = self.scales[args.scale]
         args.seeds = ([args.seed] if args.seed is not None else args.seeds) or list(scale.seeds)
         self.args = args
@@ -223,9 +234,34 @@ class Experiment:
                                x_label=x_label, standardize=standardize, pad_to=pad_to,
                                run_config=self.run_config(**run_config),
                                verbose=self.args.verbose, train_missing=not self.args.publish_only,
-                               **self.compile_options())
+                               pipeline=self.args.pipeline, **self.compile_options())
             by_seed[seed] = {m.name: runs[s.name] for m, s in zip(methods, seeded, strict=True)}
         return by_seed
+
+    # -- the whole path -------------------------------------------------------------------
+    def main(self, argv: list[str] | None, *, title: str,
+             methods: Callable[[Experiment], list[Method]],
+             model: Callable[[Experiment], tuple[Callable[[tuple], keras.Model], str]],
+             tables: Callable[[Experiment, dict], list[tuple[str, str]]], detail: str = "",
+             extra: Callable[[Experiment, dict], dict] | None = None) -> str:
+        """Parses ``argv``, loads the data, plans, trains ``methods(self)`` on the network of
+        ``model(self)`` (``(build_body, name)``) and writes ``tables(self, runs)`` under
+        ``title`` (the dataset is appended); returns the Markdown. ``self.splits`` and
+        ``self.plan`` are set before ``methods`` and ``model`` are called."""
+        self.parse(argv)
+        self.splits = self.load()
+        self.plan = self.scale.plan(len(self.splits.train[1]), self.args.epochs)
+        body, name = model(self)
+        runs = self.run(methods(self), body, self.splits, self.plan)
+        return self.write(f"{title} ({self.args.dataset})", tables(self, runs),
+                          self.provenance(self.splits, self.plan, name, runs, detail), runs,
+                          extra(self, runs) if extra else None)
+
+    @property
+    def steps_per_pass(self) -> int:
+        """Optimizer steps in one pass over the training subset (an epoch as a paper counts
+        it, whatever the evaluation period)."""
+        return Plan.for_data(len(self.splits.train[1]), self.plan.batch_size, 1).steps_per_epoch
 
     # -- tables ---------------------------------------------------------------------------
     def provenance(self, splits: Splits, plan: Plan, model: str, runs: dict | None = None,
@@ -254,7 +290,7 @@ class Experiment:
     def note(self, detail: str, summaries: Sequence[dict] = ()) -> str:
         """A provenance line for a table that is not one plan of classifier runs (exp6); the
         hardware and backend are those ``summaries`` (the table's runs) recorded, if any."""
-        label = PROTOCOL_LABELS[self.args.scale]
+        label = SCALE_LABELS[self.args.scale]
         source = "synthetic data" if self.args.synthetic else "real data"
         hardware, backend = recorded_setting(summaries)
         return (f"_{label}; {source}; {detail}; {hardware}, {backend} backend; "
@@ -287,7 +323,7 @@ def recorded_setting(summaries: Sequence[dict]) -> tuple[str, str]:
 
 def provenance_line(p: dict) -> str:
     """The italic line under every table (the same in table.md and docs/results.md)."""
-    label = PROTOCOL_LABELS[p["scale"]]
+    label = SCALE_LABELS[p["scale"]]
     source = "real data" if p["real_data"] else "synthetic data"
     hours = p["train_seconds"] / 3600
     return (f"_{label}; {p['dataset']} ({source}), {p['train_examples']} training / "
@@ -318,15 +354,20 @@ def format_mean_std(values: Sequence[float | None]) -> str:
     return f"{mean:.2f} ± {std:.2f}" if n > 1 else f"{mean:.2f}"
 
 
-def per_seed(runs: dict, method: str, key: str = "final_test_accuracy") -> list[float | None]:
-    """``key`` of ``method``'s summary for every seed (None where not run; NaN if diverged)."""
+def per_seed(runs: dict, method: str, key: str = "final_test_accuracy",
+             diverged: float = float("nan")) -> list[float | None]:
+    """``key`` of ``method``'s summary for every seed: None where not run, ``diverged`` where
+    the run diverged (or its value is not finite). ``runs`` maps seed -> method -> summary
+    (summary.json's ``runs``) or -> (history, summary) (what ``Experiment.run`` returns): the
+    one per-seed extractor of the tables and the claims."""
     found = []
     for by_method in runs.values():
-        summary = by_method.get(method, (None, {}))[1]
+        run = by_method.get(method)
+        summary = (run[1] if isinstance(run, tuple) else run) or {}
         if summary.get("not_run") or key not in summary:
             found.append(None)
-        elif summary.get("diverged"):
-            found.append(float("nan"))
+        elif summary.get("diverged") or not np.isfinite(summary[key]):
+            found.append(diverged)
         else:
-            found.append(summary[key])
+            found.append(float(summary[key]))
     return found

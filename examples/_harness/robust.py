@@ -26,7 +26,7 @@ from _harness.training import Augmentation, Method, Plan
 from tf_lropt.recipes import RobustRecipe
 from tf_lropt.recipes.robust import PAPER_WEIGHT_DECAY, TABLE_1
 
-__all__ = ["DEFAULT_WEIGHT_DECAY", "TABLE_1", "recipe", "resnet", "run"]
+__all__ = ["DEFAULT_WEIGHT_DECAY", "TABLE_1", "recipe", "resnet"]
 
 DEFAULT_WEIGHT_DECAY = {name: decay or None for name, decay in PAPER_WEIGHT_DECAY.items()}
 
@@ -51,20 +51,11 @@ def recipe(name: str, optimizer: str, lr: float, weight_decay: float | None, *,
 
 
 def resnet(experiment: Experiment):
-    """The scale's CIFAR ResNet (depth and width multiplier) and its name for the tables."""
+    """The scale's CIFAR ResNet (depth and width multiplier) and its name for the tables: the
+    ``model`` of ``Experiment.main``."""
     scale = experiment.scale
 
     def body(shape):
         return models.build_cifar_resnet(scale.depth, shape, 10, width_scale=scale.width)
 
     return body, f"ResNet-{scale.depth} x{scale.width:g} width"
-
-
-def run(experiment: Experiment, argv: list[str] | None, methods: list[Method]):
-    """Parses the command line, trains ``methods`` for every seed; returns
-    ``(runs, splits, plan, model name)``."""
-    experiment.parse(argv)
-    splits = experiment.load()
-    plan = experiment.scale.plan(len(splits.train[1]), experiment.args.epochs)
-    body, model = resnet(experiment)
-    return experiment.run(methods, body, splits, plan), splits, plan, model

@@ -1,4 +1,4 @@
-"""One training loop for every experiment: NumPy batches, augmentation inside the model, resume.
+"""One training loop for every experiment: seeded batches, augmentation where it is cheap, resume.
 
 ``train`` trains any compiled-on-the-spot model on NumPy arrays for a ``Plan`` (``epochs``
 evaluation periods of ``steps_per_epoch`` batches), with the loss, metrics and callbacks it is
@@ -13,14 +13,22 @@ What makes the comparisons fair and the campaigns long-lived:
   method of a seed the same initial weights, and the batches are a pure function of the seed and
   the step (a fresh permutation of the training set per pass, drawn from ``(seed, pass)``), so
   every method also sees the same data in the same order, however the run was interrupted.
-- **No TensorFlow needed.** Batches are NumPy arrays from a ``keras.utils.PyDataset``; the
-  per-image augmentations (pad-4 crop, flip, TrivialAugment) are Keras layers at the front of the
-  model, active only in training, so they run on the device on any backend (JAX on a GPU
-  included). CutMix mixes labels too, which a model never sees: it is applied to each NumPy batch
-  by ``tf_lropt.augment.CutMix`` before the batch enters the model, i.e. *before* the per-image
-  augmentations (the paper's pipeline applies it after them).
-- **28x28 images are zero-padded to 32x32** inside the model (``pad_to=32``) so that the CIFAR
-  networks apply unchanged and the crop/TrivialAugment geometry is CIFAR's; one channel works.
+  The augmentations draw from their layers' generators, seeded with the run's seed, in batch
+  order (the pipeline maps them one batch at a time, so thread timing cannot reorder the
+  draws); a resumed run reseeds them from ``(seed, first step)``.
+- **Augmentation where it is cheapest** (``pipeline``, see ``resolve_pipeline``). On a CPU with
+  the TensorFlow backend (``"tf.data"``): the recipe's layers (pad-4 crop, flip, TrivialAugment
+  per image, then CutMix per batch, the paper's order) run in a ``tf.data`` pipeline with
+  prefetch, and the model trains in graph mode on plain batches, so a step costs about what a
+  bare ``model.fit`` of the same model costs (``bench/harness_step.py``, docs/benchmarks.md).
+  Elsewhere (``"model"``: JAX, a GPU, no TensorFlow): batches are NumPy arrays from a
+  ``keras.utils.PyDataset`` and the per-image augmentations are layers at the front of the
+  model, active only in training, so they run on the device; CutMix, which mixes labels a model
+  never sees, is applied to each NumPy batch before it enters the model, i.e. *before* the
+  per-image augmentations.
+- **28x28 images are zero-padded to 32x32** (``pad_to=32``; in the pipeline, else inside the
+  model) so that the CIFAR networks apply unchanged and the crop/TrivialAugment geometry is
+  CIFAR's; one channel works.
 - **Resume.** ``keras.callbacks.BackupAndRestore`` writes the weights and optimizer state after
   every period to ``runs/<run>.backup``; a rerun after an interruption continues from the last
   finished period (the history so far is kept beside the backup), not from scratch. A
@@ -146,6 +154,82 @@ class Batches(keras.utils.PyDataset):
             images = keras.ops.convert_to_numpy(mixed["images"]).astype("float32")
             labels = keras.ops.convert_to_numpy(mixed["labels"]).astype("float32")
         return images, labels
+
+
+PIPELINES = ("auto", "tf.data", "model")
+
+
+def resolve_pipeline(pipeline: str = "auto") -> str:
+    """Where the augmentation runs: ``"tf.data"`` (a ``tf.data`` pipeline beside a graph-mode
+    model) or ``"model"`` (layers inside the model, CutMix on NumPy batches). ``"auto"`` takes
+    ``"tf.data"`` on the TensorFlow backend without a GPU, where it was measured fastest
+    (docs/benchmarks.md), and ``"model"`` elsewhere: on JAX or a GPU the augmentation compiles
+    into the device's step."""
+    if pipeline not in PIPELINES:
+        raise ValueError(f"pipeline must be one of {PIPELINES}, got {pipeline!r}")
+    if pipeline != "auto":
+        return pipeline
+    if keras.backend.backend() != "tensorflow":
+        return "model"
+    from _harness.results import accelerators
+
+    return "model" if accelerators() else "tf.data"
+
+
+def padding(height: int, width: int, pad_to: int | None) -> tuple[tuple[int, int], ...]:
+    """Zero padding ``((top, bottom), (left, right))`` that centres an image in ``pad_to`` x
+    ``pad_to`` (none where the image is that large already)."""
+    if not pad_to:
+        return (0, 0), (0, 0)
+    rows, columns = max(0, pad_to - height), max(0, pad_to - width)
+    return (rows // 2, rows - rows // 2), (columns // 2, columns - columns // 2)
+
+
+def pad_images(images: np.ndarray, pad_to: int | None) -> np.ndarray:
+    """``images`` (N, H, W, C) zero-padded as ``padding`` says."""
+    return np.pad(images, ((0, 0), *padding(*images.shape[1:3], pad_to), (0, 0)))
+
+
+def augmented_batches(batches: Batches, total_steps: int, first_step: int,
+                      augmentation: Augmentation, pad_to: int | None = None):
+    """The training batches of steps ``first_step .. total_steps - 1`` as a ``tf.data``
+    pipeline: the images ``batches`` picks for each step (the same as the NumPy path's), padded
+    to ``pad_to``, one-hot labels, then the recipe's layers (crop, flip, TrivialAugment per
+    image, CutMix per batch, as switched) and prefetch.
+
+    The layers are mapped one batch at a time, so their seeded generators draw in batch order
+    whatever the threads do; they are seeded with the run's seed, or with ``(seed,
+    first_step)`` after a resume."""
+    import tensorflow as tf
+
+    order = np.stack([batches.indices(step) for step in range(first_step, total_steps)])
+    seed = batches.seed if first_step == 0 else int(
+        np.random.SeedSequence([batches.seed, first_step]).generate_state(1)[0] >> 1)
+    (top, bottom), (left, right) = padding(*batches.x.shape[1:3], pad_to)
+    size = (batches.x.shape[1] + top + bottom, batches.x.shape[2] + left + right)
+    layers = augmentation.layers(size, seed)
+    cutmix = augmentation.recipe(seed).cutmix_layer() if augmentation.cutmix else None
+    images_all = tf.constant(batches.x)
+    labels_all = tf.constant(batches.y, tf.int32)
+
+    def gather(indices):
+        images = tf.cast(tf.gather(images_all, indices), tf.float32)
+        images = tf.pad(images, [[0, 0], [top, bottom], [left, right], [0, 0]])
+        return images, tf.one_hot(tf.gather(labels_all, indices), batches.num_classes)
+
+    def augment(images, labels):
+        for layer in layers:
+            images = layer(images, training=True)
+        if cutmix is not None:
+            mixed = cutmix({"images": images, "labels": labels}, training=True)
+            images, labels = mixed["images"], mixed["labels"]
+        return tf.cast(images, tf.float32), tf.cast(labels, tf.float32)
+
+    data = tf.data.Dataset.from_tensor_slices(order.astype("int32"))
+    data = data.map(gather, num_parallel_calls=tf.data.AUTOTUNE)
+    if layers or cutmix is not None:
+        data = data.map(augment)  # sequential: the draws follow the batch order
+    return data.prefetch(tf.data.AUTOTUNE)
 
 
 class PeriodTracker(keras.callbacks.Callback):
@@ -291,7 +375,8 @@ def train(name: str, build_model: Callable[[], keras.Model], x: np.ndarray,
           cutmix: keras.layers.Layer | None = None, seed: int = 0,
           jit_compile: bool | str = "auto", run_eagerly: bool = False, resume: bool = True,
           train_missing: bool = True, best_weights: BestWeights | None = None,
-          verbose: int = 0) -> tuple[dict, dict]:
+          dataset: Callable[[int], object] | None = None, verbose: int = 0
+          ) -> tuple[dict, dict]:
     """Trains ``build_model()`` (or loads the finished run ``name`` with this ``config``).
 
     ``summarize(history, model)`` turns the finished run into the summary stored beside its
@@ -299,7 +384,9 @@ def train(name: str, build_model: Callable[[], keras.Model], x: np.ndarray,
     maps column names (epoch, step, lr, seconds and the logged metrics) to per-period lists.
     With ``train_missing=False`` an unfinished run is not trained: ``({}, {"not_run": True})``.
     With ``best_weights`` the model is summarized with its best epoch's weights (kept in the
-    run's backup, so a resume keeps them).
+    run's backup, so a resume keeps them). ``dataset(first_period)``, if given, makes the
+    training batches from that period to the end (a ``tf.data`` pipeline, see
+    ``augmented_batches``) in place of the NumPy ``Batches`` of ``x`` and ``y``.
     """
     lock = results.run_file(name, ".lock")
     with _exclusive(lock, name) if train_missing else contextlib.nullcontext():
@@ -319,7 +406,12 @@ def train(name: str, build_model: Callable[[], keras.Model], x: np.ndarray,
         model = build_model()
         model.compile(optimizer=optimizer(), loss=loss, metrics=list(metrics),
                       jit_compile=jit_compile, run_eagerly=run_eagerly)
-        batches = Batches(x, y, plan.batch_size, plan.steps_per_epoch, seed, num_classes, cutmix)
+        if dataset is None:
+            batches = Batches(x, y, plan.batch_size, plan.steps_per_epoch, seed, num_classes,
+                              cutmix)
+            data, steps_per_epoch = batches, None
+        else:  # one iterator over the remaining steps (fit resumes at period len(rows))
+            batches, data, steps_per_epoch = None, dataset(len(rows)), plan.steps_per_epoch
         history_path = os.path.join(backup_dir, "history.json") if resume else None
         tracker = PeriodTracker(batches, history_path, rows)
         # The tracker writes its row before BackupAndRestore saves the period it belongs to.
@@ -327,7 +419,8 @@ def train(name: str, build_model: Callable[[], keras.Model], x: np.ndarray,
         if best_weights is not None:
             best_weights.path = os.path.join(backup_dir, "best.npz") if resume else None
             extra.insert(0, best_weights)  # its state is saved before the period's backup
-        model.fit(batches, epochs=plan.epochs, validation_data=validation_data,
+        model.fit(data, epochs=plan.epochs, steps_per_epoch=steps_per_epoch,
+                  validation_data=validation_data,
                   validation_batch_size=max(plan.batch_size, 256), verbose=verbose, shuffle=False,
                   callbacks=[*callbacks, keras.callbacks.TerminateOnNaN(), tracker, *extra])
         if os.path.isdir(backup_dir):
@@ -350,10 +443,8 @@ def classifier(build_body: Callable[[tuple], keras.Model], input_shape: tuple,
     inputs = keras.Input(input_shape)
     images = inputs
     height, width = input_shape[:2]
-    if pad_to and (height < pad_to or width < pad_to):
-        top, left = (pad_to - height) // 2, (pad_to - width) // 2
-        images = keras.layers.ZeroPadding2D(
-            ((top, pad_to - height - top), (left, pad_to - width - left)))(images)
+    if padding(height, width, pad_to) != ((0, 0), (0, 0)):
+        images = keras.layers.ZeroPadding2D(padding(height, width, pad_to))(images)
     for layer in augmentation.layers(tuple(images.shape[1:3]), seed):
         images = layer(images)
     if standardize:
@@ -383,29 +474,51 @@ def train_classifier(method: Method, build_body: Callable[[tuple], keras.Model],
                      jit_compile: bool | str = "auto", run_eagerly: bool = False,
                      standardize: bool = True, pad_to: int | None = None,
                      run_config: dict | None = None, train_missing: bool = True,
-                     verbose: int = 0) -> tuple[dict, dict]:
+                     pipeline: str = "auto", verbose: int = 0) -> tuple[dict, dict]:
     """Trains ``method`` on ``splits`` (or loads its finished run): ``build_body(shape)`` is the
-    network, behind the input path of ``classifier``. Returns ``(history, summary)``; the
-    summary holds the final and best test accuracy in percent."""
+    network, behind the input path of ``classifier``; ``pipeline`` says where the augmentation
+    runs (``resolve_pipeline``). Returns ``(history, summary)``; the summary holds the final
+    and best test accuracy in percent."""
     (x_train, y_train), (x_test, y_test) = splits
-    config = {"method": method.config, "augmentation": asdict(method.augmentation),
+    pipeline = resolve_pipeline(pipeline)
+    augmentation = method.augmentation
+    config = {"method": method.config, "augmentation": asdict(augmentation),
               "plan": asdict(plan), "seed": seed, "train_examples": len(y_train),
               "test_examples": len(y_test), "pad_to": pad_to, **(run_config or {})}
-    cutmix = method.augmentation.recipe(seed).cutmix_layer() if method.augmentation.cutmix \
-        else None
+    if pipeline == "tf.data":
+        # Named only here, so that the runs of the in-model path keep their configuration.
+        config["pipeline"] = pipeline
+        x_test = pad_images(x_test, pad_to)
+
+        def build():  # padded and augmented in the pipeline; statistics of the raw images
+            return classifier(build_body, x_test.shape[1:], x_train, NO_AUGMENTATION, seed,
+                              None, standardize)
+
+        def dataset(first_period: int):
+            batches = Batches(x_train, y_train, plan.batch_size, plan.steps_per_epoch, seed,
+                              num_classes)
+            return augmented_batches(batches, plan.total_steps,
+                                     first_period * plan.steps_per_epoch, augmentation, pad_to)
+
+        cutmix = None
+    else:
+        def build():
+            return classifier(build_body, x_train.shape[1:], x_train, augmentation, seed,
+                              pad_to, standardize)
+
+        dataset = None
+        cutmix = augmentation.recipe(seed).cutmix_layer() if augmentation.cutmix else None
     history, summary = train(
-        method.name,
-        lambda: classifier(build_body, x_train.shape[1:], x_train, method.augmentation, seed,
-                           pad_to, standardize),
-        x_train, y_train, plan, results, config,
+        method.name, build, x_train, y_train, plan, results, config,
         optimizer=lambda: method.make_optimizer(plan),
-        summarize=lambda history, model: accuracy_summary(history, model, plan),
+        summarize=lambda history, model: {**accuracy_summary(history, model, plan),
+                                           "pipeline": pipeline},
         loss=keras.losses.CategoricalCrossentropy(from_logits=True), metrics=["accuracy"],
         callbacks=method.make_callbacks(plan),
         validation_data=(x_test.astype("float32"),
                          np.eye(num_classes, dtype="float32")[y_test]),
         num_classes=num_classes, cutmix=cutmix, seed=seed, jit_compile=jit_compile,
-        run_eagerly=run_eagerly, train_missing=train_missing, verbose=verbose)
+        run_eagerly=run_eagerly, train_missing=train_missing, dataset=dataset, verbose=verbose)
     if history.get("seconds") and not summary.get("finished"):  # trained now, not loaded
         print(f"  {method.name}: test accuracy {summary['final_test_accuracy']:.2f}% "
               f"(best {summary['best_test_accuracy']:.2f}%) in {summary['seconds']:.0f} s")
@@ -431,5 +544,7 @@ def run_methods(methods: list[Method], build_body: Callable[[tuple], keras.Model
     return runs
 
 
-__all__ = ["Augmentation", "Batches", "BestWeights", "Method", "NO_AUGMENTATION", "PeriodTracker",
-           "Plan", "accuracy_summary", "classifier", "run_methods", "train", "train_classifier"]
+__all__ = ["PIPELINES", "Augmentation", "Batches", "BestWeights", "Method", "NO_AUGMENTATION",
+           "PeriodTracker", "Plan", "accuracy_summary", "augmented_batches", "classifier",
+           "pad_images", "padding", "resolve_pipeline", "run_methods", "train",
+           "train_classifier"]

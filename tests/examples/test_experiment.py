@@ -39,6 +39,14 @@ def test_parse_resolves_scale_and_seeds():
         experiment.parse(["--dataset", "imagenet"])
     with pytest.raises(ValueError, match="missing"):
         Experiment("x", "x", {"full": SCALES["full"]})
+    with pytest.raises(ValueError, match="'medium'"):  # a script without a medium protocol
+        experiment.parse(["--medium"])
+    with pytest.raises(ValueError, match="among"):
+        Experiment("x", "x", {**SCALES, "huge": SCALES["full"]})
+    medium = Scale(64, 16, 4, 16, seeds=(3,), period=5)
+    experiment = Experiment("x", "x", {**SCALES, "medium": medium})
+    assert experiment.parse(["--medium"]).seeds == [3] and experiment.scale is medium
+    assert medium.plan(64) == Plan(4, 5, 16)  # periods of 5 steps, not passes over the data
 
 
 @pytest.mark.backend_agnostic
@@ -67,6 +75,36 @@ def test_batches_are_paired_per_seed_and_cover_every_pass():
     assert not np.array_equal(other.indices(0), first.indices(0))
     with pytest.raises(ValueError, match="batch_size"):
         Batches(x, y, 11, 1, seed=0)
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="tf.data path")
+def test_pipeline_batches_are_the_numpy_batches_then_the_recipe():
+    from _harness.training import Augmentation, augmented_batches, pad_images
+
+    x = np.random.default_rng(0).integers(0, 256, (40, 28, 28, 1), dtype=np.uint8)
+    y = np.arange(40) % 10
+    batches = Batches(x, y, 8, 5, seed=3)
+    plain = list(augmented_batches(batches, 10, 4, Augmentation(), pad_to=32))
+    assert len(plain) == 6  # steps 4..9: what a run resumed after 4 steps still has to train
+    for step, (images, labels) in zip(range(4, 10), plain, strict=True):
+        chosen = batches.indices(step)
+        np.testing.assert_array_equal(images.numpy(), pad_images(x[chosen], 32))
+        np.testing.assert_array_equal(labels.numpy(), np.eye(10)[y[chosen]])
+
+    def recipe():
+        return [(images.numpy(), labels.numpy()) for images, labels in augmented_batches(
+            batches, 4, 0, Augmentation(crop_flip=True, trivial_augment=True, cutmix=True), 32)]
+
+    mixed, again = recipe(), recipe()
+    for (images, labels), (images_again, labels_again) in zip(mixed, again, strict=True):
+        assert images.shape == (8, 32, 32, 1) and 0 <= images.min() <= images.max() <= 255
+        np.testing.assert_allclose(labels.sum(axis=1), 1.0, atol=1e-6)  # mixed, not lost
+        np.testing.assert_array_equal(images, images_again)  # seeded: the same every run
+        np.testing.assert_array_equal(labels, labels_again)
+    # CutMix with probability 1 pastes a box into every image: labels of two classes appear.
+    assert any(((labels > 0).sum(axis=1) == 2).any() for _, labels in mixed)
+    unaugmented = [pad_images(x[batches.indices(step)], 32) for step in range(4)]
+    assert not any(np.array_equal(a, b) for (a, _), b in zip(mixed, unaugmented, strict=True))
 
 
 def _mlp(shape):
@@ -109,6 +147,13 @@ def test_plan_skips_finished_runs_and_publish_only_trains_nothing(tmp_path, caps
     assert publisher.provenance(splits, plan, "mlp", partial)["seeds"] == [0]  # 2 never ran
     values = per_seed(partial, "sgd")
     assert values[0] == runs[0]["sgd"][1]["final_test_accuracy"] and values[1] is None
+    # summary.json's shape (seed -> method -> summary) reads the same; a diverged run reads as
+    # the value given for it.
+    stored = {seed: {name: summary for name, (_, summary) in by_method.items()}
+              for seed, by_method in partial.items()}
+    assert per_seed(stored, "sgd") == values
+    assert per_seed({0: {"sgd": {"final_test_accuracy": 12.0, "diverged": True}}}, "sgd",
+                    diverged=10.0) == [10.0]
     assert format_mean_std([None, None]) == "not run"
     assert format_mean_std([80.0, 82.0]) == "81.00 ± 1.41"
     assert not os.path.exists(tmp_path / "expT_mnist" / "runs" / "sgd_seed_2.json")
