@@ -24,7 +24,7 @@ trap 'rm -rf "$out" ${created:+"$created"}' EXIT
 [ -x "$NOTF_VENV/bin/python" ] || "$PYTHON" -m venv "$NOTF_VENV"
 pip=("$NOTF_VENV/bin/python" -m pip install --quiet --disable-pip-version-check)
 "${pip[@]}" "keras>=3.5" "jax[cpu]" numpy matplotlib
-"${pip[@]}" --no-deps .   # tf_lropt itself; its declared tensorflow dependency is skipped
+"${pip[@]}" .   # tf_lropt itself, which must not bring TensorFlow (checked below)
 py="$NOTF_VENV/bin/python"
 
 if "$py" -c "import tensorflow" 2>/dev/null; then

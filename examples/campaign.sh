@@ -2,9 +2,9 @@
 # The reduced campaigns of experiments 1, 2, 3, 4 and 7 on Fashion-MNIST, one process at a time,
 # niced, resumable, ordered so that the most informative claims are decided first.
 #
-#   examples/campaign.sh /work/runs/exp10            # run (or resume) everything
-#   COMMIT=1 examples/campaign.sh /work/runs/exp10   # also commit docs/ after every run
-#   DRY_RUN=1 examples/campaign.sh /work/runs/exp10  # only list the steps' commands
+#   examples/campaign.sh results/campaign            # run (or resume) everything
+#   COMMIT=1 examples/campaign.sh results/campaign   # also commit docs/ after every run
+#   DRY_RUN=1 examples/campaign.sh results/campaign  # only list the steps' commands
 #
 # Every step is one experiment script on some seeds and methods (see each script's docstring
 # for its reduced protocol), trained one run (seed x method) at a time. Finished runs are
@@ -18,20 +18,9 @@
 # its backups and the uncommitted runs: publish every run, not every step).
 #
 # PYTHON (default: python) runs the scripts; NICE (default 10) is their niceness. On a CPU the
-# scripts run on JAX unless KERAS_BACKEND says otherwise: measured 2026-12-03 on one pinned core
-# of the shared machine, one thread, seconds per epoch of the reduced protocols (test evaluation
-# included):
-#   exp1 (plain CNN)                                JAX  15   TensorFlow 38 (29 with XLA)
-#   exp2 Baseline (ResNet-20 1/2, crop and flip)    JAX  62   TensorFlow 78-81
-#   exp2 +TrivialAugment (epoch 2, beside exp6)     JAX 129   TensorFlow 158
-# Beside other work, pin it to one core:  taskset -c 1 examples/campaign.sh /work/runs/exp10
-#
-# Cost on one core (JAX, from the epochs above): exp1 5 minutes a run (21 runs: 1.8 h); exp2
-# about 16 minutes a run without TrivialAugment and 32 with it (2 h a seed, 6 h for 15 runs).
-# Measured whole runs (JAX, one core, 2026-12-03/04): exp3 8-15 minutes a run, median 11.5
-# (3.1-3.6 h a seed of 18 runs); exp4 15-24 minutes a cell (2.6 h for the 3 x 3 grid); exp7
-# 9-11 minutes a run (table 2: 50 minutes a seed; table 3's claimed optimizers: 85 minutes a
-# seed).
+# scripts run on JAX unless KERAS_BACKEND says otherwise (faster than TensorFlow for these
+# models; measured costs per epoch and per run: docs/results.md, "Cost of the campaign").
+# Beside other work, pin it to one core:  taskset -c 1 examples/campaign.sh results/campaign
 set -euo pipefail
 cd "$(dirname "$0")/.."
 results=${1:?usage: examples/campaign.sh RESULTS_DIR}

@@ -18,9 +18,8 @@ its shape over the shorter run; the range test always covers 8 epochs of the tra
 - full (GPU): all training images, factor 1 (70,000 iterations), evaluation every 1,000, seed 0.
 - reduced (default on a CPU): a fixed 5,000-image training subset (50 iterations an epoch),
   the whole test set, factor 0.02 (1,400 iterations, step size 40, read at the evaluations
-  nearest to 500 / 840 / 1,400), evaluation every 50 iterations, seeds 0-2 (measured with
-  JAX on one core of the shared 2-core machine: 9-11 minutes a run; the range test, 400
-  iterations, a few minutes).
+  nearest to 500 / 840 / 1,400), evaluation every 50 iterations, seeds 0-2 (with JAX on one
+  CPU core: 9-11 minutes a run; the range test, 400 iterations, a few minutes).
 - smoke: 64 images, factor 0.0002 (CI only).
 
 Fashion-MNIST is zero-padded from 28x28x1 to 32x32x1 inside the model.

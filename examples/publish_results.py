@@ -1,6 +1,6 @@
 """Writes the measured tables of experiments 1, 2, 3, 4 and 7 and the claims table into a page.
 
-    python examples/publish_results.py --results-dir /work/runs/exp10 --page docs/results.md
+    python examples/publish_results.py --results-dir results/campaign --page docs/results.md
 
 For each experiment the page gets, between its ``<!-- results:expN -->`` and
 ``<!-- /results:expN -->`` markers: the protocols (from the script's docstring, the one place
