@@ -34,7 +34,7 @@ from pathlib import Path
 import keras
 import pytest
 
-from tests._output import other_lines
+from tests._output import other_lines, tensorflow_log_lines
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -155,6 +155,26 @@ def test_expected_output_is_read_and_compared():
     assert not checker.check_output(block.expected_output, "2 and more\n", flags)
     [silent] = _blocks("```python\nx = 1\n```\n\nSome prose.\n\nMore.\n\n```text\n1\n```\n")
     assert silent.expected_output == ""
+
+
+def test_tensorflow_log_lines_are_told_apart_from_other_output():
+    # Lines as TensorFlow 2.21 and 2.18 write them on a CPU machine, and what must stay visible.
+    logs = [
+        "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
+        "I0000 00:00:1796636094.652794   12922 cudart_stub.cc:31] Could not find cuda drivers on "
+        "your machine, GPU will not be used.",
+        "E0000 00:00:1796636121.962892   12922 cuda_platform.cc:52] failed call to cuInit: "
+        "INTERNAL: CUDA error: Failed call to cuInit: UNKNOWN ERROR (303)",
+        "2026-12-07 09:32:46.748086: I tensorflow/core/util/port.cc:153] oneDNN custom "
+        "operations are on.",
+        "To enable the following instructions: AVX2 FMA, in other operations, rebuild "
+        "TensorFlow with the appropriate compiler flags.",
+    ]
+    others = ["/x/keras/src/trainer.py:12: UserWarning: something a user must see",
+              "Traceback (most recent call last):", "I0000 is not a log line"]
+    stderr = "\n".join(logs + others)
+    assert tensorflow_log_lines(stderr) == logs
+    assert other_lines(stderr) == others
 
 
 @pytest.mark.parametrize("index", range(len(BLOCKS)), ids=_block_id)
