@@ -6,8 +6,8 @@
 #
 #   .ci/smoke_without_tf.sh            # about 5-8 minutes on 2 cores, most of it pip and XLA
 #
-# NOTF_VENV names the environment's folder (default: a new temporary one, removed at the end);
-# PYTHON the interpreter that creates it.
+# NOTF_VENV names the environment's folder (default: a new temporary one, removed at the end;
+# the jax stage of .ci/run passes its .venv-jax); PYTHON the interpreter that creates it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)

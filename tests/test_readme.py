@@ -104,12 +104,14 @@ def _user_env() -> dict[str, str]:
 def installed_package(tmp_path_factory) -> str:
     """Where the README blocks' ``import tf_lropt`` finds the package, checked to be this
     checkout (an editable install) or an installed copy, not another checkout's."""
-    done = subprocess.run([sys.executable, "-c", "import tf_lropt; print(tf_lropt.__file__)"],
+    # Found, not imported: importing it would import Keras and its backend, seconds each time.
+    where = "import importlib.util; print(importlib.util.find_spec('tf_lropt').origin)"
+    done = subprocess.run([sys.executable, "-c", where],
                           cwd=tmp_path_factory.mktemp("where"), env=_user_env(),
                           capture_output=True, text=True, timeout=TIMEOUT_S)
     if done.returncode != 0:
-        pytest.fail("README blocks run against the installed package, and `import tf_lropt` "
-                    "fails outside the source tree: run `pip install -e .` first.\n"
+        pytest.fail("README blocks run against the installed package, and tf_lropt is not "
+                    "found outside the source tree: run `pip install -e .` first.\n"
                     + done.stderr[-2000:])
     location = Path(done.stdout.strip().splitlines()[-1]).resolve()
     if not (location.is_relative_to(ROOT) or "site-packages" in location.parts):
