@@ -130,6 +130,15 @@ def test_tf_data_pipeline_trains_digits():
 
 @needs_keras_cutmix
 @pytest.mark.backend_agnostic
+def test_summary_names_the_first_epoch_without_weight_decay_on_every_backend():
+    # On JAX the decay is switched off by a retracing callback instead of WeightDecayScheduler;
+    # both answer off_epoch the same way.
+    recipe = RobustRecipe(4, steps_per_epoch=29)
+    assert recipe.describe()["weight_decay_off_from_epoch"] == 3
+    assert [callback.off_epoch(4) for callback in recipe.callbacks()] == [3]
+
+
+@pytest.mark.backend_agnostic
 def test_layers_inside_the_model_train_and_reload(tmp_path):
     train, test = digits()
     # TrivialAugment in a model on JAX is covered by the TensorFlow-free test below; here it

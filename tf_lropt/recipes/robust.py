@@ -293,8 +293,12 @@ class _WeightDecayOffByRetracing(keras.callbacks.Callback):
 
     def __init__(self, off_epoch: int):
         super().__init__()
-        self.off_epoch = off_epoch
+        self._off_epoch = off_epoch
         self._configured: float | None = None
+
+    def off_epoch(self, epochs: int | None = None) -> int:
+        """The first epoch without weight decay (as ``WeightDecayScheduler.off_epoch``)."""
+        return self._off_epoch
 
     def _optimizer(self):
         optimizer = self.model.optimizer
@@ -304,7 +308,7 @@ class _WeightDecayOffByRetracing(keras.callbacks.Callback):
         self._configured = self._optimizer().weight_decay
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        wanted = 0.0 if epoch >= self.off_epoch else self._configured
+        wanted = 0.0 if epoch >= self._off_epoch else self._configured
         if self._optimizer().weight_decay != wanted:
             self._optimizer().weight_decay = wanted
             self.model.make_train_function(force=True)
