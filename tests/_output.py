@@ -25,7 +25,24 @@ def tensorflow_log_lines(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if _LOG_LINE.match(line)]
 
 
+# TensorFlow 2.16 tears down a traced function after Python's modules at interpreter exit and
+# reports the error it then meets (a process that saved or exported a model): harmless, and
+# TensorFlow's own.
+_EXIT_NOISE = "Exception ignored in: <function AtomicFunction.__del__"
+
+
 def other_lines(stderr: str) -> list[str]:
-    """The non-empty lines of ``stderr`` that are not TensorFlow's C++ log lines."""
-    return [line for line in stderr.splitlines()
-            if line.strip() and not _LOG_LINE.match(line)]
+    """The non-empty lines of ``stderr`` that are not TensorFlow's C++ log lines, nor the
+    traceback TensorFlow 2.16 prints at exit (``Exception ignored in: ... AtomicFunction``)."""
+    kept, in_exit_noise = [], False
+    for line in stderr.splitlines():
+        if line.startswith(_EXIT_NOISE):
+            in_exit_noise = True
+            continue
+        if in_exit_noise:
+            # Its traceback: a "Traceback" line, indented frames, then the exception's line.
+            in_exit_noise = line.startswith(("Traceback", " "))
+            continue
+        if line.strip() and not _LOG_LINE.match(line):
+            kept.append(line)
+    return kept

@@ -283,14 +283,22 @@ class LRExplorer:
         # variables, the learning rate among them, and loading them would give every
         # trial the rate of the first model built.
         path = self.initial_weights_path()
-        if os.path.exists(path):
-            with np.load(path) as stored:
-                model.set_weights([stored[f"w{i}"] for i in range(len(stored.files))])
-        else:
+        if not os.path.exists(path):
+            # Parallel workers may all get here: each writes its own file, and the first to
+            # link it into place wins; the others then load the winner's weights below.
             os.makedirs(self.directory, exist_ok=True)
-            partial = path + ".partial.npz"
+            partial = f"{path}.{os.getpid()}.partial.npz"
             np.savez(partial, **{f"w{i}": w for i, w in enumerate(model.get_weights())})
-            os.replace(partial, path)
+            try:
+                os.link(partial, path)
+            except FileExistsError:
+                pass
+            except OSError:  # a file system without hard links: the last one wins
+                os.replace(partial, path)
+            if os.path.exists(partial):
+                os.remove(partial)
+        with np.load(path) as stored:
+            model.set_weights([stored[f"w{i}"] for i in range(len(stored.files))])
         return model
 
     def _fit(self, model: keras.Model, epochs: int, initial_epoch: int = 0, callbacks=()):
