@@ -182,6 +182,7 @@ def test_step_decay_optimizer_reloads(tmp_path):
     assert loaded.optimizer.weight_decay == pytest.approx(1e-3)
 
 
+@pytest.mark.backend_agnostic  # its own JAX process; CI's jax environment has no TensorFlow
 @needs_keras_cutmix
 def test_usable_on_jax_without_tensorflow():
     pytest.importorskip("jax")
