@@ -201,7 +201,7 @@ def test_ci_runs_the_readme_test_command_and_stops_on_its_failure():
     # The README's "Run the tests" command is what CI's first stage runs; its && list sits in
     # an `if !` test because set -e ignores a failure before the last command of an && list.
     command = re.search(r"^python -m venv \.venv && \. \.venv/bin/activate && (pip install -e "
-                        r"\"\.\[tensorflow,test\]\".*)$", README.read_text(encoding="utf-8"),
+                        r"\"\.\[tensorflow,jax,test\]\".*)$", README.read_text(encoding="utf-8"),
                         re.M)
     assert command, "README lost its test command"
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
