@@ -128,7 +128,6 @@ def test_tf_data_pipeline_trains_digits():
     assert np.any(np.max(labels, axis=-1) < 1.0)  # CutMix mixed the labels
 
 
-@needs_keras_cutmix
 @pytest.mark.backend_agnostic
 def test_summary_names_the_first_epoch_without_weight_decay_on_every_backend():
     # On JAX the decay is switched off by a retracing callback instead of WeightDecayScheduler;
@@ -138,6 +137,7 @@ def test_summary_names_the_first_epoch_without_weight_decay_on_every_backend():
     assert [callback.off_epoch(4) for callback in recipe.callbacks()] == [3]
 
 
+@needs_keras_cutmix
 @pytest.mark.backend_agnostic
 def test_layers_inside_the_model_train_and_reload(tmp_path):
     train, test = digits()
