@@ -6,8 +6,8 @@
 #
 #   .ci/smoke_without_tf.sh            # about 5-8 minutes on 2 cores, most of it pip and XLA
 #
-# NOTF_VENV names the environment's folder (default: a new temporary one, removed at the end);
-# PYTHON the interpreter that creates it.
+# NOTF_VENV names the environment's folder (default: a new temporary one, removed at the end;
+# the jax stage of .ci/run passes its .venv-jax); PYTHON the interpreter that creates it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
@@ -24,7 +24,7 @@ trap 'rm -rf "$out" ${created:+"$created"}' EXIT
 [ -x "$NOTF_VENV/bin/python" ] || "$PYTHON" -m venv "$NOTF_VENV"
 pip=("$NOTF_VENV/bin/python" -m pip install --quiet --disable-pip-version-check)
 "${pip[@]}" "keras>=3.5" "jax[cpu]" numpy matplotlib
-"${pip[@]}" --no-deps .   # tf_lropt itself; its declared tensorflow dependency is skipped
+"${pip[@]}" .   # tf_lropt itself, which must not bring TensorFlow (checked below)
 py="$NOTF_VENV/bin/python"
 
 if "$py" -c "import tensorflow" 2>/dev/null; then

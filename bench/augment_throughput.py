@@ -20,8 +20,8 @@ changing load hits every row alike, and each row reports its best pass and the
 ratio to torchvision's best pass of the same run, in images per second of wall
 time and in images per CPU-second (all threads of the process together: the
 cost per image, which depends less on how many cores the other processes of a
-shared machine leave free). Usage (the torch venv has
-torchvision; any environment with TensorFlow runs the rest):
+shared machine leave free). Usage (torchvision's row needs an environment with torch and
+torchvision beside TensorFlow; any environment with TensorFlow runs the rest):
 
     PYTHONPATH=$PWD python bench/augment_throughput.py [--images 10240] [--rounds 3]
 """

@@ -55,7 +55,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--engine", default="local", choices=("local", "keras_tuner", "auto"))
     p.add_argument("--modes", nargs="+", default=["none", "median"], choices=("none", "median"))
-    p.add_argument("--directory", default="/tmp/explorer_early_stopping")
+    p.add_argument("--directory", default=os.path.join("results", "explorer_early_stopping"))
     p.add_argument("--out", default=None, help="append the table to this Markdown file")
     return p
 

@@ -52,7 +52,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--top-k", type=int, default=2)
     p.add_argument("--offsets", type=int, nargs=2, default=(2, -2), metavar=("FIRST", "LAST"))
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--directory", default="/tmp/explorer_workers")
+    p.add_argument("--directory", default=os.path.join("results", "explorer_workers"))
     p.add_argument("--timeout", type=float, default=3600, help="seconds, each run")
     p.add_argument("--out", default=None, help="append the table to this Markdown file")
     # Internal: one process of a run (the chief or a worker), started by the driver.

@@ -4,12 +4,12 @@
 # reduced) picks the protocol of every script's docstring: reduced (the short runs of
 # docs/runs/exp10) or medium (each method at its own time scale).
 #
-#   SCALE=medium examples/campaign.sh ../runs/medium            # run (or resume) everything
-#   COMMIT=1 SCALE=medium examples/campaign.sh ../runs/medium   # also commit docs/ every run
-#   DRY_RUN=1 SCALE=medium examples/campaign.sh ../runs/medium  # only list the steps' commands
+#   SCALE=medium examples/campaign.sh results/medium            # run (or resume) everything
+#   COMMIT=1 SCALE=medium examples/campaign.sh results/medium   # also commit docs/ every run
+#   DRY_RUN=1 SCALE=medium examples/campaign.sh results/medium  # only list the steps' commands
 #   # Two processes, one a core: each trains every other run of the plan.
-#   SHARD=0/2 SCALE=medium taskset -c 0 examples/campaign.sh ../runs/medium &
-#   SHARD=1/2 SCALE=medium taskset -c 1 examples/campaign.sh ../runs/medium &
+#   SHARD=0/2 SCALE=medium taskset -c 0 examples/campaign.sh results/medium &
+#   SHARD=1/2 SCALE=medium taskset -c 1 examples/campaign.sh results/medium &
 #
 # Every step is one experiment script on some seeds and methods, trained one run (seed x
 # method) at a time. Finished runs are skipped and an interrupted run resumes from its last
@@ -29,10 +29,7 @@
 # augmentation compiled into the model. The reduced campaign stays on JAX, the backend its
 # finished runs were trained on (a run on the other path is a new run).
 #
-# Reduced, measured (JAX, one core, 2026-12-03/04): exp1 5 minutes a run (21 runs: 1.8 h);
-# exp2 16-32 minutes a run (6 h for 15 runs); exp3 8-15 minutes a run, median 11.5 (3.1-3.6 h a
-# seed of 18 runs); exp4 15-24 minutes a cell (2.6 h for the 3 x 3 grid); exp7 9-11 minutes a
-# run.
+# Reduced: measured costs per run in docs/results.md, "Cost of the campaign".
 #
 # Medium, estimated from CPU-seconds a step measured on one core (TensorFlow, graph mode,
 # oneDNN; the harness's step and test passes; each script's docstring has the protocol):

@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> str:
                         title="digits: test accuracy per epoch (seed 0)")
     results.plot_curves(curves, "loss", out.file("loss.png"), log_y=True,
                         title="digits: training loss per epoch (seed 0)")
-    print(f"\nwrote {out.file('table.md')}, val_accuracy.png, loss.png")
+    print(f"\n{table}\n\nwrote {out.file('table.md')}, val_accuracy.png, loss.png")
     return table
 
 

@@ -30,8 +30,8 @@ initial weights and batch order):
   included; it reached 86.0 % test accuracy.
 - reduced (default on a CPU): the CNN at a quarter of the width (filters 8-16-32, dense 64),
   a fixed 10,000-image training subset, the whole test set, 20 epochs, seeds 0-2 (on one
-  pinned core of the shared 2-core machine, test evaluation included: 15 s an epoch on JAX,
-  about 5 minutes a run; 38 s an epoch on TensorFlow, 29 s with XLA; 21 runs).
+  CPU core, test evaluation included: 15 s an epoch on JAX, about 5 minutes a run; 38 s an
+  epoch on TensorFlow, 29 s with XLA; 21 runs).
 - smoke: 64 images, 2 epochs, a tiny CNN (CI only; numbers mean nothing).
 
 Fashion-MNIST's 28x28x1 images are zero-padded to 32x32 (``--dataset cifar10``

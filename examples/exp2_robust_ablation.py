@@ -24,8 +24,8 @@ weights and sees the same batches):
   the 15 runs.
 - reduced (default on a CPU): ResNet-20 at half width (8-16-32 filters), a fixed
   5,000-image training subset, the whole test set, 15 epochs, seeds 0-2 (about 1.25
-  CPU-seconds a step with TrivialAugment and 14 per test evaluation, measured on the shared
-  2-core machine: about 16 CPU-minutes a run, 15 runs).
+  CPU-seconds a step with TrivialAugment and 14 per test evaluation: about 16 CPU-minutes a
+  run, 15 runs).
 - smoke: ResNet-8 at 1/4 width, 64 images, 2 epochs (CI only).
 
 Fashion-MNIST is zero-padded from 28x28x1 to 32x32x1; crop, flip, TrivialAugment and CutMix

@@ -11,9 +11,8 @@ Protocols (the same methods and hyperparameters at every scale):
 - full (GPU): ResNet-56, all training images, 300 epochs, seeds 0-2.
 - reduced (default on a CPU): ResNet-20 at a quarter of the width (4-8-16 filters), a fixed
   5,000-image training subset, the whole test set, 10 epochs, seeds 0-2 (54 runs, narrower and
-  shorter than experiment 2's; measured with JAX on one core of the shared 2-core machine,
-  2026-12-03/04, all 54 runs: 8-15 minutes a run, median 11.5, 3.1-3.6 hours a seed, 10.2
-  hours in all; a run is slower when the other core is busy). Caveat: 390 steps are short of
+  shorter than experiment 2's; with JAX on one CPU core: 8-15 minutes a run, median 11.5,
+  about 10 hours in all; docs/results.md has the measurements). Caveat: 390 steps are short of
   RAdam's rectification ramp (with beta_2 0.999 its factor r_t is 0.15 at step 50, 0.42 at
   step 390 and 0.83 at 2,000), so RAdam and RAdaBeliefW train at a fraction of the nominal
   rate here, most at lr 0.001; the paper's 300 x 391 steps are far past it.

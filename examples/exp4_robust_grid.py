@@ -21,7 +21,7 @@ Protocols:
 - reduced (default on a CPU): ResNet-34 at 1/8 width (8-16-32-64 filters), a fixed
   5,000-image training subset, 10 epochs, the 3 x 3 grid lr {1e-1, 1e-2, 1e-3} x
   weight decay {1e-2, 1e-3, 1e-4} (every other row and column of the paper's), seed 0
-  (measured with JAX on one core of the shared 2-core machine: 15-24 minutes a run). As in
+  (with JAX on one CPU core: 15-24 minutes a run). As in
   experiment 3, 390 steps are short of RAdam's rectification ramp (r_t 0.42 at the last
   step), which holds back the small rates most.
 - smoke: ResNet-8 at 1/4 width, 64 images, 2 epochs, the 3 x 3 grid (CI only).

@@ -38,7 +38,7 @@ each schedule keeps its shape; the range test always covers 8 epochs of the trai
   as long as the paper reads it; evaluation every 100 iterations (test_interval x 0.1), seeds
   0-2. Arms cut for the budget: Caffe's exp policy and table 3 (ten 7,000-iteration arms would
   triple the cost); the headline claim needs only triangular2 and the two baselines. Measured
-  on one pinned core of the shared 2-core machine (``taskset -c 1``, batch 100, the other core
+  on one pinned core of a 2-core machine (``taskset -c 1``, batch 100, the other core
   busy): TensorFlow graph mode 0.21 s an iteration and 5.3 s a 10,000-image test pass, JAX 0.39
   s and 11.5 s, TensorFlow with XLA 0.37 s and 6.7 s (with both cores loaded by other jobs:
   TensorFlow 0.41 s and 21 s, JAX 0.96 s); so run it with ``KERAS_BACKEND=tensorflow --xla
@@ -49,8 +49,8 @@ each schedule keeps its shape; the range test always covers 8 epochs of the trai
   iterations an epoch), the whole test set, factor 0.02 (1,400 iterations, triangular2 a single
   stage 0.001-0.006 with step size 40 = 0.8 epoch, below the 2 epochs ``CyclicalRecipe``
   accepts; no Caffe standard arm), Keras' default initialisation and one weight decay on every
-  kernel, evaluation every 50 iterations, seeds 0-2 (measured with JAX on one core of the
-  shared 2-core machine: 9-11 minutes a run; the range test, 400 iterations, a few minutes).
+  kernel, evaluation every 50 iterations, seeds 0-2 (with JAX on one CPU core: 9-11
+  minutes a run; the range test, 400 iterations, a few minutes).
 - smoke: 64 images, factor 0.0002 (CI only).
 
     KERAS_BACKEND=tensorflow python examples/exp7_cyclical_caffe.py --medium --xla off

@@ -1,13 +1,13 @@
 """Rewrite the in-progress section of experiment 6 at the paper's scale on docs/results_exp6.md.
 
-The full search (issue 16) runs over many sittings. With ``--from`` this first copies what the
+The full search runs for days, resumed trial by trial. With ``--from`` this first copies what the
 running script has finished into the committed records directory: the trial records, the
 exploitation's progress (its history, read from the explorer's resumable ``exploit/state.npz``,
 without the weights) and the finished budget runs (``runs/*.json`` and their per-epoch CSVs).
 It then replaces the status paragraph and tables after the "## The paper's setting" heading's
 protocol paragraph, up to the next heading, with what the records hold.
 
-    python scripts/exp6_progress.py --from <results>/exp6_lr_explorer_vae \\
+    python scripts/exp6_progress.py --from results/exp6_lr_explorer_vae \\
         docs/runs/exp6_full docs/results_exp6.md
 
 With ``--table3 <results>/exp6_lr_explorer_vae`` it instead records the progress of the

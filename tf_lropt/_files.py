@@ -22,7 +22,7 @@ from typing import IO
 
 import numpy as np
 
-__all__ = ["atomic_write", "load_weights_file", "save_weights_file"]
+__all__ = ["atomic_write", "load_weights_file", "save_weights_file", "save_weights_file_once"]
 
 
 @contextlib.contextmanager
@@ -51,6 +51,25 @@ def save_weights_file(path: str | os.PathLike, weights: Sequence[np.ndarray]) ->
     """Writes ``weights`` (``model.get_weights()``) to ``path`` atomically."""
     with atomic_write(path, "wb") as f:
         np.savez(f, **{f"w{i}": np.asarray(w) for i, w in enumerate(weights)})
+
+
+def save_weights_file_once(path: str | os.PathLike, weights: Sequence[np.ndarray]) -> None:
+    """Writes ``weights`` to ``path`` unless a file is there already: the first writer wins.
+
+    Parallel workers that all find no file each write their own and link it into place; the
+    link fails for all but the first, so every worker then loads the same weights.
+    """
+    path = os.fspath(path)
+    partial = f"{path}.{os.getpid()}.partial.npz"
+    save_weights_file(partial, weights)
+    try:
+        os.link(partial, path)
+    except FileExistsError:
+        pass
+    except OSError:  # a file system without hard links: the last writer wins
+        os.replace(partial, path)
+    with contextlib.suppress(FileNotFoundError):
+        os.remove(partial)
 
 
 def load_weights_file(path: str | os.PathLike) -> list[np.ndarray]:

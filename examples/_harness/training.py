@@ -348,22 +348,38 @@ def _resume_state(backup_dir: str, config: dict) -> list[dict]:
 def _exclusive(lock_path: str, name: str):
     """Holds the run's lock file while it trains: a second process given the same run waits for
     the first and then loads its result, instead of training into the same backup (two
-    experiment-6 processes did, and one crashed on the backup's HDF5 file lock)."""
+    experiment-6 processes did, and one crashed on the backup's HDF5 file lock).
+
+    The file is deleted when the run is done, while still locked, so no empty ``.lock`` files
+    are left behind; a process that was waiting on the deleted file sees that its lock no longer
+    guards the path and takes a new one."""
     try:
         import fcntl
     except ImportError:  # Windows: no advisory locks; keep one process per results directory
         yield
         return
-    with open(lock_path, "a") as handle:
+    told = False
+    while True:
+        handle = open(lock_path, "a")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            print(f"  {name}: another process is training it; waiting for it to finish")
+            if not told:
+                print(f"  {name}: another process is training it; waiting for it to finish")
+                told = True
             fcntl.flock(handle, fcntl.LOCK_EX)
         try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+            held = os.path.samestat(os.fstat(handle.fileno()), os.stat(lock_path))
+        except FileNotFoundError:
+            held = False
+        if held:
+            break
+        handle.close()
+    try:
+        yield
+    finally:
+        os.remove(lock_path)
+        handle.close()  # releases the lock
 
 
 def train(name: str, build_model: Callable[[], keras.Model], x: np.ndarray,

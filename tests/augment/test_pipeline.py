@@ -2,10 +2,12 @@
 
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from tests._keras_version import needs_keras_cutmix
 from tf_lropt.augment import cifar_augment
+
+# The tf.data pipeline: the module is skipped where TensorFlow is not installed.
+tf = pytest.importorskip("tensorflow")
 
 NUM, SIZE = 64, 16
 

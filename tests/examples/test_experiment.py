@@ -273,7 +273,9 @@ def test_best_weights_survive_a_resume_and_are_tested_at_checkpoints(tmp_path, c
         BestWeights(checkpoints=(4,))
 
 
-def test_a_run_another_process_is_training_is_waited_for_then_loaded(tmp_path, capsys):
+@pytest.mark.parametrize("other_deletes_its_lock", [False, True])
+def test_a_run_another_process_is_training_is_waited_for_then_loaded(tmp_path, capsys,
+                                                                     other_deletes_its_lock):
     fcntl = pytest.importorskip("fcntl")
     import threading
 
@@ -302,11 +304,14 @@ def test_a_run_another_process_is_training_is_waited_for_then_loaded(tmp_path, c
         waiter.join(timeout=1.0)
         assert waiter.is_alive() and not built  # waiting, not training into the same backup
         out.save_run("shared", {"name": "mlp"}, {"epoch": [1]}, {"by": "the other process"})
+        if other_deletes_its_lock:  # as train() does: the waiter must lock the path anew
+            os.remove(tmp_path / "a" / "runs" / "shared.lock")
         fcntl.flock(other, fcntl.LOCK_UN)
     waiter.join()
     log = capsys.readouterr().out
     assert "another process is training it; waiting" in log and "finished earlier" in log
     assert result[0][1]["by"] == "the other process" and not built  # loaded, not retrained
+    assert not [f for f in os.listdir(tmp_path / "a" / "runs") if f.endswith(".lock")]
 
 
 def test_a_backup_of_another_configuration_is_not_restored(tmp_path, capsys):

@@ -7,10 +7,16 @@ numbers), one CSV and JSON per method and its PNG plots. The numbers are meaning
 import importlib
 import json
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
+from tests._output import tensorflow_log_lines
 from tf_lropt.optimizers import OPTIMIZER_CLASSES
+
+ROOT = Path(__file__).resolve().parents[2]
 
 SCRIPTS = {  # script: (methods it trains, words its table must contain)
     "exp1_warmup_adabound": (7, ["w10AdaBound", "w50AdaBound", "RAdam", "AdaBound"]),
@@ -72,12 +78,28 @@ def test_finished_runs_are_loaded_not_retrained(tmp_path, capsys):
     assert (csv.parent / "Adam_seed_1.csv").exists()
 
 
-def test_demo_writes_table_and_plots(tmp_path):
-    demo = importlib.import_module("demo")
-    text = demo.main(["--epochs", "1", "--seeds", "1", "--results-dir", str(tmp_path)])
+def test_demo_prints_its_table_quietly_and_leaves_only_its_results(tmp_path):
+    # As a user runs it: its own process, its own working directory, no log switches set.
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("TF_CPP_", "TF_ENABLE_ONEDNN", "ABSL_", "TF_LROPT_EXAMPLES"))}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env["MPLBACKEND"] = "Agg"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "demo.py"), "--epochs", "1", "--seeds", "1",
+         "--results-dir", "results"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-4000:]
+    assert not tensorflow_log_lines(done.stderr), done.stderr  # e.g. "E0000 ... cuInit"
+    out = tmp_path / "results" / "demo"
+    table = (out / "table.md").read_text()
+    rows = [line for line in table.splitlines() if line.startswith("| ")]
+    assert len(rows) == 11 and rows[0].startswith("| method |")  # header + 10 methods
+    for row in rows:
+        assert row in done.stdout, row  # the table is printed, not only written
     names = [cls.__name__ for cls in OPTIMIZER_CLASSES]
     for name in (*names, "Cosine", "Triangular2", "Adam (Keras)"):
-        assert name in text, name
-    out = tmp_path / "demo"
-    assert "| method |" in (out / "table.md").read_text()
+        assert name in table, name
     assert _png(out / "val_accuracy.png") and _png(out / "loss.png")
+    left = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
+    assert not [p for p in left if p.endswith(".lock") or ".backup" in p], left
+    assert os.listdir(tmp_path) == ["results"]  # nothing written beside the results

@@ -12,6 +12,7 @@ a clip applied in the wrong place changes the weights and fails the comparison.
 from __future__ import annotations
 
 import copy
+import inspect
 
 import keras
 import numpy as np
@@ -114,7 +115,9 @@ def test_save_load_resume_equals_uninterrupted(case, tmp_path):
 def _assert_export_serves_predict(model, x, path):
     import tensorflow as tf
 
-    model.export(str(path), verbose=False)
+    # Keras 3.5 has no `verbose` here and prints its summary.
+    quiet = {"verbose": False} if "verbose" in inspect.signature(model.export).parameters else {}
+    model.export(str(path), **quiet)
     # Keep the loaded object alive: its functions reference its variables weakly.
     loaded = tf.saved_model.load(str(path))
     served = loaded.serve(ops.convert_to_tensor(x))
@@ -181,6 +184,9 @@ def test_mixed_precision_trains_without_nan(case, policy):
 # explained: kept running as a non-strict xfail so a fix or a regression shows.
 MIRRORED_DIFFERS_BEFORE_KERAS_3_9 = {"warmup_adabound", "radabeliefw"}
 KERAS_BEFORE_3_9 = tuple(int(p) for p in keras.__version__.split(".")[:2]) < (3, 9)
+# Also seen on Keras 3.5.0 with TensorFlow 2.16.2 (up to 3 % apart); equal on Keras 3.8.0.
+MIRRORED_DIFFERS_BEFORE_KERAS_3_8 = {"radam", "radam_threshold4", "adabelief_rectify"}
+KERAS_BEFORE_3_8 = tuple(int(p) for p in keras.__version__.split(".")[:2]) < (3, 8)
 
 
 @pytest.mark.skipif(not TF_ONLY, reason="tf.distribute needs TensorFlow")
@@ -188,9 +194,10 @@ KERAS_BEFORE_3_9 = tuple(int(p) for p in keras.__version__.split(".")[:2]) < (3,
 def test_mirrored_strategy_equals_single_device(case, request):
     import tensorflow as tf
 
-    if KERAS_BEFORE_3_9 and case.id in MIRRORED_DIFFERS_BEFORE_KERAS_3_9:
+    if (KERAS_BEFORE_3_9 and case.id in MIRRORED_DIFFERS_BEFORE_KERAS_3_9) or (
+            KERAS_BEFORE_3_8 and case.id in MIRRORED_DIFFERS_BEFORE_KERAS_3_8):
         request.applymarker(pytest.mark.xfail(
-            reason=f"MirroredStrategy result differs on Keras {keras.__version__} (< 3.9)",
+            reason=f"MirroredStrategy result differs on Keras {keras.__version__}",
             strict=False))
     x, y = classification_data()
     single = tiny_model()

@@ -153,6 +153,15 @@ def test_tf_data_pipeline_trains_digits():
     assert np.any(np.max(labels, axis=-1) < 1.0)  # CutMix mixed the labels
 
 
+@pytest.mark.backend_agnostic
+def test_summary_names_the_first_epoch_without_weight_decay_on_every_backend():
+    # On JAX the decay is switched off by a retracing callback instead of WeightDecayScheduler;
+    # both answer off_epoch the same way.
+    recipe = RobustRecipe(4, steps_per_epoch=29)
+    assert recipe.describe()["weight_decay_off_from_epoch"] == 3
+    assert [callback.off_epoch(4) for callback in recipe.callbacks()] == [3]
+
+
 @needs_keras_cutmix
 @pytest.mark.backend_agnostic
 def test_layers_inside_the_model_train_and_reload(tmp_path):
@@ -198,6 +207,7 @@ def test_step_decay_optimizer_reloads(tmp_path):
     assert loaded.optimizer.weight_decay == pytest.approx(1e-3)
 
 
+@pytest.mark.backend_agnostic  # its own JAX process; CI's jax environment has no TensorFlow
 @needs_keras_cutmix
 def test_usable_on_jax_without_tensorflow():
     pytest.importorskip("jax")

@@ -3,7 +3,6 @@
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from tests.callbacks.probe import KernelRecorder, probe_data, probe_model
 from tests.schedules.scale_functions import halve_every_other_cycle
@@ -16,6 +15,9 @@ from tf_lropt.schedules import (
     Triangular2,
     Warmup,
 )
+
+# TensorFlow-only tests: the module is skipped where TensorFlow is not installed.
+tf = pytest.importorskip("tensorflow")
 
 ALL_SCHEDULES = [
     Triangular(0.001, 0.006, 20),

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import sys
 
+from tf_lropt._tensorflow import require_tensorflow
+
 
 def _tf():
-    import tensorflow as tf
-
-    return tf
+    return require_tensorflow("TrivialAugment on TensorFlow tensors")
 
 
 def is_tf_graph_tensor(value) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from tf_lropt._tensorflow import require_tensorflow
 from tf_lropt._validation import check_int, check_value_range
 from tf_lropt.augment import _tf_ops
 from tf_lropt.augment._checks import PixelValueCheck, check_channel_axis
@@ -25,7 +26,7 @@ def _pad_crop_flip(images, seed, fill_value=0.0):
     on each padded image; done for the whole batch as one nearest-pixel warp (a
     gather), which costs a fraction of one ``tf.data`` map call per image.
     """
-    import tensorflow as tf
+    tf = require_tensorflow("cifar_augment (a tf.data pipeline)")
 
     from tf_lropt.augment import _image_ops, _tf_ops
 
@@ -92,7 +93,8 @@ def cifar_augment(
         ``value_range`` and float32 one-hot (or mixed) labels ``(B, num_classes)``,
         with new random draws every epoch.
     """
-    import tensorflow as tf  # only here: the layers themselves run on any Keras backend
+    # Only here: the layers themselves run on any Keras backend.
+    tf = require_tensorflow("cifar_augment (a tf.data pipeline)")
 
     check_int("num_classes", num_classes, 2)
     check_int("batch_size", batch_size, 2 if cutmix else 1)

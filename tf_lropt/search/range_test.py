@@ -19,6 +19,7 @@ References:
 from __future__ import annotations
 
 import math
+import sys
 from typing import Any
 
 import keras
@@ -67,14 +68,11 @@ def _batches_per_epoch(data: Any, batch_size: int | None) -> int | None:
         return len(sizes)
     if isinstance(data, keras.utils.PyDataset):
         return len(data)
-    try:
-        import tensorflow as tf
-
-        if isinstance(data, tf.data.Dataset):
-            cardinality = int(data.cardinality())
-            return cardinality if cardinality > 0 else None
-    except ImportError:  # pragma: no cover - TensorFlow is a dependency
-        pass
+    # A tf.data.Dataset exists only once TensorFlow is imported; never import it here.
+    tf = sys.modules.get("tensorflow")
+    if tf is not None and isinstance(data, tf.data.Dataset):
+        cardinality = int(data.cardinality())
+        return cardinality if cardinality > 0 else None
     try:
         return len(data)
     except TypeError:

@@ -15,7 +15,7 @@ from typing import Any
 
 import keras
 
-from tf_lropt._files import load_weights_file, save_weights_file
+from tf_lropt._files import load_weights_file, save_weights_file_once
 from tf_lropt.search import _common
 from tf_lropt.search.oracle import EXTRAS
 
@@ -56,10 +56,10 @@ class TrialRunner:
         if getattr(model, "optimizer", None) is None:
             raise ValueError("`build_model` must return a compiled model (call model.compile).")
         path = self.initial_weights_path()
-        if os.path.exists(path):
-            model.set_weights(load_weights_file(path))
-        else:
-            save_weights_file(path, model.get_weights())
+        if not os.path.exists(path):
+            # Parallel workers may all get here; the first file in place is the one all load.
+            save_weights_file_once(path, model.get_weights())
+        model.set_weights(load_weights_file(path))
         return model
 
     def fit(self, model: keras.Model, epochs: int, initial_epoch: int = 0,
