@@ -78,13 +78,15 @@ publish() {  # publish "message" script: its table, the results page, the archiv
     # The script's table of what has finished ("not run" elsewhere), then the page from every
     # script's summary.json.
     nice -n "$nice" "$python" "examples/$script.py" "${common[@]}" --publish-only > /dev/null
-    "$python" examples/publish_results.py --results-dir "$results" --page docs/results.md
     folder="$results/${script}_fashion_mnist"
     mkdir -p "$archive/$(basename "$folder")/runs"
     cp "$folder"/*.md "$folder"/*.json "$folder"/*.png "$archive/$(basename "$folder")/" \
         2>/dev/null || true
     cp "$folder"/runs/*.csv "$folder"/runs/*.json "$archive/$(basename "$folder")/runs/" \
         2>/dev/null || true
+    # The page is built from the committed records (docs/runs: medium/, exp10/, ...), so what
+    # it shows is what `publish_results.py --check` recomputes.
+    "$python" examples/publish_results.py --page docs/results.md
     if [ -n "${COMMIT:-}" ]; then
         git add docs/results.md "$archive"
         git commit -q -m "results: $1" || true  # nothing new: nothing to commit
