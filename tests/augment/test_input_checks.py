@@ -157,7 +157,9 @@ def test_unit_scale_floats_under_the_default_range_warn_once_per_layer():
         layer(images, training=True)
     assert sum("value_range" in str(w.message) for w in caught) == 1
     with warnings.catch_warnings():
-        warnings.simplefilter("error")
+        # Any UserWarning (ours) fails; other categories (e.g. NumPy's DeprecationWarning about
+        # torch tensors' __array__) are not what this test is about.
+        warnings.simplefilter("error", UserWarning)
         layer(images, training=True)  # once per layer: no second warning
         # Not for images on the 0-255 scale, uint8, or a value_range that says (0, 1).
         TrivialAugment(seed=0)(images * 255, training=True)

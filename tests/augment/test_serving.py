@@ -25,7 +25,7 @@ def _served(model, path):
     """``model.export`` to ``path``, reloaded: its ``serve`` endpoint as NumPy in, out."""
     import tensorflow as tf
 
-    model.export(str(path), verbose=False)
+    model.export(str(path))  # Keras 3.5 has no `verbose` here
     served = tf.saved_model.load(str(path))
     return lambda x: served.serve(tf.constant(x)).numpy()
 
