@@ -25,7 +25,7 @@ trap 'rm -rf "$out" ${created:+"$created"}' EXIT
 pip=("$NOTF_VENV/bin/python" -m pip install --quiet --disable-pip-version-check)
 "${pip[@]}" "keras>=3.5" "jax[cpu]" numpy matplotlib
 "${pip[@]}" .   # tf_lropt itself, which must not bring TensorFlow (checked below)
-py="$NOTF_VENV/bin/python"
+py="$(cd "$NOTF_VENV" && pwd)/bin/python"  # absolute: the scripts run from another folder
 
 if "$py" -c "import tensorflow" 2>/dev/null; then
     echo "FAIL: tensorflow is importable in $NOTF_VENV; this check needs an environment without it"
