@@ -13,7 +13,9 @@ protocol paragraph, up to the next heading, with what the records hold.
 With ``--table3 <results>/exp6_lr_explorer_vae`` it instead records the progress of the
 exploitation by the document's table 3 (every found rate in turn up to 1,000 epochs): the
 explorer's ``exploit/history.csv`` and a summary (epochs, best validation NLL and its epoch,
-rate switches) go to ``<records>/table3_exploitation/``; the page is not touched.
+rate switches) go to ``<records>/table3_exploitation/``, and once it has finished its run record
+(``run.json``: the test NLL with the best-validation weights) and the test NLL too; the page is
+not touched.
 """
 
 from __future__ import annotations
@@ -231,6 +233,14 @@ def record_table3(live: pathlib.Path, records: pathlib.Path, budget: int = 1000)
         "switches": sum(a["rate"] != b["rate"] for a, b in itertools.pairwise(rows)),
         "improvements": sum(r["improved"] == "True" for r in rows),
     }
+    # At the end the script saves the run (its test NLL with the best-validation weights).
+    run = live / "runs" / "explorer_exploitation.json"
+    if summary["finished"] and run.exists():
+        record = json.loads(run.read_text())
+        # The 0.x rule's record (no "exploit_patience" key) may sit under the same name.
+        if record.get("finished") and "exploit_patience" in record.get("config", {}):
+            shutil.copy(run, out / "run.json")
+            summary["test_nll"] = record["test_nll"]
     (out / "progress.json").write_text(json.dumps(summary, indent=1) + "\n")
     return summary
 
