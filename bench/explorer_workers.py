@@ -121,8 +121,7 @@ def run(args: argparse.Namespace, argv: list[str], workers: int) -> dict:
         raise RuntimeError(f"{len(failed)} process(es) failed; see the logs in {directory}")
     with open(os.path.join(directory, "result.json")) as f:
         result = json.load(f)
-    trials = os.listdir(os.path.join(directory, "trials"))
-    return {"workers": workers, "wall": wall, "trials": len(trials), **result}
+    return {"workers": workers, "wall": wall, "trials": len(result["scores"]), **result}
 
 
 def table(args: argparse.Namespace, rows: list[dict]) -> str:
