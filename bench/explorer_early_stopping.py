@@ -53,7 +53,6 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--grace", type=int, default=1, help="early_stopping_grace")
     p.add_argument("--min-trials", type=int, default=3, help="early_stopping_min_trials")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--engine", default="local", choices=("local", "keras_tuner", "auto"))
     p.add_argument("--modes", nargs="+", default=["none", "median"], choices=("none", "median"))
     p.add_argument("--directory", default=os.path.join("results", "explorer_early_stopping"))
     p.add_argument("--out", default=None, help="append the table to this Markdown file")
@@ -86,7 +85,7 @@ def search(args: argparse.Namespace, mode: str, x_train: np.ndarray,
         coarse_lrs=args.coarse_lrs, epochs_per_trial=args.epochs_per_trial, top_k=args.top_k,
         digits=args.digits, refine_offsets=range(first, last - 1, -1),
         directory=os.path.join(args.directory, mode), seed=args.seed,
-        batch_size=args.batch_size, verbose=1, engine=args.engine,
+        batch_size=args.batch_size, verbose=1,
         early_stopping=None if mode == "none" else mode, early_stopping_grace=args.grace,
         early_stopping_min_trials=args.min_trials)
     start = time.time()
@@ -116,7 +115,7 @@ def table(args: argparse.Namespace, rows: list[dict]) -> str:
         f"{' '.join(f'{r:g}' for r in args.coarse_lrs)}, offsets {args.offsets[0]}..."
         f"{args.offsets[1]}, {args.digits} digits, top {args.top_k}, {args.epochs_per_trial} "
         f"epochs per trial, seed {args.seed}; median rule: grace {args.grace} epoch(s), "
-        f"at least {args.min_trials} finished trials of the digit. Engine {args.engine}._", "",
+        f"at least {args.min_trials} finished trials of the digit; KerasTuner engine._", "",
         "| early stopping | trials | epochs trained | trials stopped | wall time (min) "
         "| trials' time (min) | found rates (descending) | ranked | best val NLL |",
         "|---|---:|---:|---:|---:|---:|---|---|---:|",

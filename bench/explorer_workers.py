@@ -77,7 +77,7 @@ def one_process(args: argparse.Namespace) -> None:
         vae_builder(args.seed), x_train, (x_val,), objective="val_loss", direction="min",
         coarse_lrs=args.coarse_lrs, epochs_per_trial=args.epochs_per_trial, top_k=args.top_k,
         digits=args.digits, refine_offsets=range(first, last - 1, -1), directory=args.process,
-        seed=args.seed, batch_size=args.batch_size, verbose=1, engine="keras_tuner")
+        seed=args.seed, batch_size=args.batch_size, verbose=1)
     found = explorer.search()
     tuner_id = os.environ["KERASTUNER_TUNER_ID"]
     if tuner_id == "chief":
@@ -121,8 +121,7 @@ def run(args: argparse.Namespace, argv: list[str], workers: int) -> dict:
         raise RuntimeError(f"{len(failed)} process(es) failed; see the logs in {directory}")
     with open(os.path.join(directory, "result.json")) as f:
         result = json.load(f)
-    trials = os.listdir(os.path.join(directory, "trials"))
-    return {"workers": workers, "wall": wall, "trials": len(trials), **result}
+    return {"workers": workers, "wall": wall, "trials": len(result["scores"]), **result}
 
 
 def table(args: argparse.Namespace, rows: list[dict]) -> str:

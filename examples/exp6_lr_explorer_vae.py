@@ -3,7 +3,7 @@
 The explorer document (Fujiwara 2023, table 6) trains the course's VAE (z_dim = 10, Adam) and
 reports the test NLL (negative ELBO, nats per image; target 235) reached by cosine annealing,
 by the hand-tuned fixed rate 0.0003, and by the rates its explorer finds. This script runs
-``tf_lropt.explorer.LRExplorer`` (exploration, then exploitation), then trains the same VAE
+``tf_lropt.search.LRExplorer`` (exploration, then exploitation), then trains the same VAE
 from the same initial weights with ``schedules.Cosine`` and with a fixed 0.0003 for as many
 epochs as the exploitation phase used, and writes a table and plots. ``--baseline-epochs``
 adds the paper's fixed budgets (50, 100, 200, 400 epochs): cosine annealing over each budget,
@@ -37,7 +37,7 @@ import numpy as np
 
 from tf_lropt import schedules
 from tf_lropt._files import load_weights_file
-from tf_lropt.explorer import PAPER_COARSE_LRS, LRExplorer
+from tf_lropt.search import PAPER_COARSE_LRS, LRExplorer
 
 EXPERIMENT = "exp6_lr_explorer_vae"
 HAND_TUNED_LR = 0.0003  # the document's "手探り" (found by hand) rate

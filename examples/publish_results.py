@@ -121,15 +121,15 @@ def check_records(folder: str) -> list[str]:
         for method, entry in by_method.items():
             if entry.get("not_run"):
                 continue
-            run = f"{method} seed {seed}"
-            record_path = os.path.join(folder, "runs", results.slug(run) + ".json")
+            run = results.run_name(method, seed)
+            record_path = results.run_file(folder, run, ".json")
             if not os.path.exists(record_path):
                 problems.append(f"{folder}: no record of {run!r}")
                 continue
             with open(record_path) as stream:
                 if json.load(stream) != entry:
                     problems.append(f"{folder}: summary.json's {run!r} differs from its record")
-            curve = os.path.join(folder, "runs", results.slug(run) + ".csv")
+            curve = results.run_file(folder, run, ".csv")
             history = results.read_history(curve) if os.path.exists(curve) else {}
             accuracy = history.get("val_accuracy") or [float("nan")]
             final = entry.get("final_test_accuracy", float("nan"))
@@ -152,8 +152,7 @@ def _check_read_at(folder: str, summary: dict) -> list[str]:
     for method, cells in summary["read_at"].items():
         for n, values in cells.items():
             for seed, value in zip(summary["runs"], values, strict=True):
-                run = results.slug(f"{method} seed {seed}")
-                curve = os.path.join(folder, "runs", run + ".csv")
+                curve = results.run_file(folder, results.run_name(method, seed), ".csv")
                 if not os.path.exists(curve):
                     expected = None
                 else:
@@ -174,9 +173,9 @@ def build(page: str, runs_dir: str, dataset: str = "fashion_mnist",
     """The page with every generated block rebuilt from the records under ``runs_dir``
     (``verify_records=False``: from summaries alone, for summaries made without runs)."""
     dirs = dirs or {p: os.path.join(runs_dir, d) for p, d in PROTOCOL_DIRS.items()}
-    problems = [p for root in dirs.values() for marker, (folder, _) in EXPERIMENTS.items()
+    problems = [p for root in dirs.values() for folder, _ in EXPERIMENTS.values()
                 for p in check_records(os.path.join(root, f"{folder}_{dataset}"))
-                if verify_records]
+                ] if verify_records else []
     if problems:
         raise ValueError("summaries that disagree with their run records:\n" +
                          "\n".join(problems))

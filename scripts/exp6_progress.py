@@ -257,6 +257,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.table3 is not None:
         print(record_table3(args.table3, args.records))
         return
+    if args.page is None:
+        parser.error("the page to rewrite is required (only --table3 writes no page)")
     if args.live is not None:
         collect(args.live, args.records)
     args.page.write_text(rewrite(args.page.read_text(), section_body(args.records)))

@@ -39,6 +39,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from _harness import papers, results
+from _harness.experiment import per_seed
 
 import numpy as np
 
@@ -83,16 +84,7 @@ class Claim:
 def seed_values(summary: dict, method: str, key: str = "final_test_accuracy"
                 ) -> list[float | None]:
     """``key`` of ``method`` for every seed: None where not run, CHANCE where it diverged."""
-    found = []
-    for by_method in summary.get("runs", {}).values():
-        run = by_method.get(method)
-        if run is None or run.get("not_run") or key not in run:
-            found.append(None)
-        elif run.get("diverged") or not math.isfinite(run[key]):
-            found.append(CHANCE)
-        else:
-            found.append(float(run[key]))
-    return found
+    return per_seed(summary.get("runs", {}), method, key, diverged=CHANCE)
 
 
 def read_at(summary: dict, method: str, iteration: int) -> list[float | None]:
@@ -442,7 +434,7 @@ def load_summary(results_dir: str, experiment: str, dataset: str) -> dict | None
     curves: dict = {}
     for seed, by_method in summary.get("runs", {}).items():
         for method in by_method:
-            csv_path = os.path.join(folder, "runs", results.slug(f"{method} seed {seed}") + ".csv")
+            csv_path = results.run_file(folder, results.run_name(method, seed), ".csv")
             if os.path.exists(csv_path):
                 curves.setdefault(seed, {})[method] = results.read_history(csv_path)
     summary.setdefault("curves", curves)

@@ -229,7 +229,7 @@ class Experiment:
             raise SystemExit(0)
         by_seed = {}
         for seed in self.args.seeds:
-            seeded = [dataclasses.replace(m, name=f"{m.name} seed {seed}") for m in methods]
+            seeded = [dataclasses.replace(m, name=results.run_name(m.name, seed)) for m in methods]
             runs = run_methods(seeded, build_body, splits, plan, out, seed=seed,
                                x_label=x_label, standardize=standardize, pad_to=pad_to,
                                run_config=self.run_config(**run_config),

@@ -74,6 +74,17 @@ def today() -> str:
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def run_name(method: str, seed: int | str) -> str:
+    """The name of ``method``'s run with ``seed`` (its files are ``runs/<slug>.*``)."""
+    return f"{method} seed {seed}"
+
+
+def run_file(folder: str, run: str, suffix: str) -> str:
+    """The path of one of ``run``'s files in an experiment's ``folder``: ``runs/<slug>.csv``,
+    ``.json``, ``.backup``, ``.lock``."""
+    return os.path.join(folder, "runs", slug(run) + suffix)
+
+
 class ResultsDir:
     """Where one experiment writes; see the module docstring for the layout."""
 
@@ -83,9 +94,8 @@ class ResultsDir:
         os.makedirs(self.runs_path, exist_ok=True)
 
     def run_file(self, run: str, suffix: str) -> str:
-        """The path of one of ``run``'s files: ``runs/<slug>.csv``, ``.json``, ``.backup``,
-        ``.lock``."""
-        return os.path.join(self.runs_path, slug(run) + suffix)
+        """``run_file`` in this experiment's folder."""
+        return run_file(self.path, run, suffix)
 
     def _run_files(self, run: str) -> tuple[str, str]:
         return self.run_file(run, ".csv"), self.run_file(run, ".json")

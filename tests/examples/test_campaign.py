@@ -63,8 +63,7 @@ def test_dry_run_runs_nothing(tmp_path, scale):
 def test_every_step_names_methods_and_seeds_its_script_has(tmp_path, scale):
     for script, options in campaign_steps(tmp_path, scale):
         module = importlib.import_module(script)
-        if scale not in module.SCALES:  # its medium protocol is not written yet
-            continue
+        assert scale in module.SCALES, (script, scale)  # else the step fails on --{scale}
         if "--methods" in options:
             unknown = set(options["--methods"]) - method_names(module, scale, tmp_path / "listed")
             assert not unknown, (script, unknown)

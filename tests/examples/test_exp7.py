@@ -160,12 +160,3 @@ def test_medium_plan_lists_five_arms_for_three_seeds(tmp_path, capsys):
         exp7.main(["--medium", "--synthetic", "--methods", "Adam fixed", "--results-dir",
                    str(tmp_path)])
 
-
-@pytest.mark.backend_agnostic
-def test_medium_is_refused_where_an_experiment_has_no_such_protocol():
-    from _harness.experiment import Experiment
-
-    scales = {name: exp7.SCALES[name] for name in ("full", "reduced", "smoke")}
-    with pytest.raises(ValueError, match="has no 'medium' protocol"):
-        Experiment("x", "x", scales).parse(["--medium"])
-    assert Experiment("x", "x", exp7.SCALES).parse(["--medium"]).seeds == [0, 1, 2]

@@ -79,7 +79,10 @@ def test_batches_are_paired_per_seed_and_cover_every_pass():
 
 @pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="tf.data path")
 def test_pipeline_batches_are_the_numpy_batches_then_the_recipe():
-    from _harness.training import Augmentation, augmented_batches, pad_images
+    from _harness.training import Augmentation, augmented_batches
+
+    def centred(images):  # 28 -> 32: two zero rows and columns on each side, by hand
+        return np.pad(images, ((0, 0), (2, 2), (2, 2), (0, 0)))
 
     x = np.random.default_rng(0).integers(0, 256, (40, 28, 28, 1), dtype=np.uint8)
     y = np.arange(40) % 10
@@ -88,7 +91,7 @@ def test_pipeline_batches_are_the_numpy_batches_then_the_recipe():
     assert len(plain) == 6  # steps 4..9: what a run resumed after 4 steps still has to train
     for step, (images, labels) in zip(range(4, 10), plain, strict=True):
         chosen = batches.indices(step)
-        np.testing.assert_array_equal(images.numpy(), pad_images(x[chosen], 32))
+        np.testing.assert_array_equal(images.numpy(), centred(x[chosen]))
         np.testing.assert_array_equal(labels.numpy(), np.eye(10)[y[chosen]])
 
     def recipe():
@@ -103,8 +106,20 @@ def test_pipeline_batches_are_the_numpy_batches_then_the_recipe():
         np.testing.assert_array_equal(labels, labels_again)
     # CutMix with probability 1 pastes a box into every image: labels of two classes appear.
     assert any(((labels > 0).sum(axis=1) == 2).any() for _, labels in mixed)
-    unaugmented = [pad_images(x[batches.indices(step)], 32) for step in range(4)]
+    unaugmented = [centred(x[batches.indices(step)]) for step in range(4)]
     assert not any(np.array_equal(a, b) for (a, _), b in zip(mixed, unaugmented, strict=True))
+
+
+@pytest.mark.backend_agnostic
+def test_padding_centres_an_image_and_leaves_a_large_one_alone():
+    from _harness.training import pad_images, padding
+
+    assert padding(28, 28, 32) == ((2, 2), (2, 2))
+    assert padding(27, 30, 32) == ((2, 3), (1, 1))  # an odd difference: the extra row below
+    assert padding(32, 40, 32) == ((0, 0), (0, 0)) == padding(28, 28, None)
+    padded = pad_images(np.ones((1, 27, 30, 1)), 32)
+    assert padded.shape == (1, 32, 32, 1) and padded.sum() == 27 * 30
+    assert padded[0, 2:29, 1:31].min() == 1  # the image sits where padding says
 
 
 def _mlp(shape):
