@@ -46,9 +46,9 @@ import numpy as np
 
 from tf_lropt._validation import check_choice, check_int, check_positive
 from tf_lropt.search import exploitation, reports
-from tf_lropt.search.candidates import PAPER_COARSE_LRS, PAPER_REFINE_OFFSETS, rank, search_point
+from tf_lropt.search.candidates import PAPER_COARSE_LRS, PAPER_REFINE_OFFSETS, SearchPoint, rank
 from tf_lropt.search.oracle import ExplorerOracle, read_trial_files
-from tf_lropt.search.settings import SearchSettings
+from tf_lropt.search.settings import SearchSettings, search_point_of
 from tf_lropt.search.stopping import MedianStopping
 from tf_lropt.search.trials import EpochReport, TrialRunner
 from tf_lropt.search.workers import ChiefClient, ChiefUnreachableError
@@ -215,10 +215,9 @@ class LRExplorer(keras_tuner.engine.base_tuner.BaseTuner):
                                  self.trials.values())
         return self.found_rates
 
-    def _point(self, records: dict[str, dict[str, Any]]):
-        s = self.settings
-        return search_point(s.coarse_lrs, s.digits, s.top_k, s.refine_offsets, self.direction,
-                            {key: t["score"] for key, t in records.items()})
+    def _point(self, records: dict[str, dict[str, Any]]) -> SearchPoint:
+        return search_point_of(self.settings.as_config(),
+                               {key: t["score"] for key, t in records.items()})
 
     def _stopping_callback(self, digit: int) -> MedianStopping | None:
         s = self.settings
