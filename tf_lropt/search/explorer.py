@@ -38,7 +38,7 @@ import os
 import time
 import warnings
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import keras
 import keras_tuner
@@ -52,6 +52,9 @@ from tf_lropt.search.settings import SearchSettings, search_point_of
 from tf_lropt.search.stopping import MedianStopping
 from tf_lropt.search.trials import EpochReport, TrialRunner
 from tf_lropt.search.workers import ChiefClient, ChiefUnreachableError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["LRExplorer", "TrialError"]
 
@@ -296,14 +299,14 @@ class LRExplorer(keras_tuner.engine.base_tuner.BaseTuner):
         return self.exploit(max_epochs=max_epochs, test_data=test_data, patience=patience)
 
     # ---------------------------------------------------------------- results
-    def trials_dataframe(self):
+    def trials_dataframe(self) -> pd.DataFrame:
         """One row per finished trial (:data:`tf_lropt.search.reports.TRIAL_COLUMNS`)."""
         return reports.trials_dataframe(self.trials.values())
 
-    def plot_exploration(self, inverse: bool = True):
+    def plot_exploration(self, inverse: bool = True) -> list:
         """Score (1/score with ``inverse``, as in the paper) against rate, one panel per digit."""
         return reports.plot_exploration(self.trials.values(), self.objective, inverse)
 
-    def plot_exploitation(self, ax=None):
+    def plot_exploitation(self, ax: Any = None) -> Any:
         """The objective per epoch of the exploitation phase, coloured by rate; returns the axes."""
         return reports.plot_exploitation(self.exploitation_history, self.objective, ax)
