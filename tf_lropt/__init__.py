@@ -23,13 +23,11 @@ from tf_lropt import (  # noqa: E402
 from tf_lropt.lr_finder import LRRangeTest, LRRangeTestResult, find_lr  # noqa: E402
 
 __all__ = [
-    "LRExplorer",
     "LRRangeTest",
     "LRRangeTestResult",
     "__version__",
     "augment",
     "callbacks",
-    "explorer",
     "find_lr",
     "lr_finder",
     "optimizers",
@@ -38,6 +36,8 @@ __all__ = [
     "schedules",
     "search",
 ]
+if search._keras_tuner_installed():  # the star import reads them: only where they import
+    __all__ += ["LRExplorer", "explorer"]
 
 
 def __getattr__(name: str):

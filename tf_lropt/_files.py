@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import uuid
 from collections.abc import Iterator, Sequence
 from typing import IO
 
@@ -30,13 +30,16 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", **open_kwargs) -> Ite
     """Opens a temporary file beside ``path``; on a clean exit it replaces ``path``.
 
     The folder is created if missing. On an error the temporary file is removed
-    and ``path`` keeps its old content.
+    and ``path`` keeps its old content. The file gets the permissions ``open`` would
+    give a new one (``0o666`` less the umask; ``tempfile.mkstemp``'s ``0o600`` would
+    hide a shared results folder's files from everyone but their writer).
     """
     path = os.fspath(path)
     folder = os.path.dirname(path) or "."
     os.makedirs(folder, exist_ok=True)
-    descriptor, partial = tempfile.mkstemp(dir=folder, prefix=os.path.basename(path) + ".",
-                                           suffix=".partial")
+    partial = os.path.join(folder, f"{os.path.basename(path)}.{uuid.uuid4().hex}.partial")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    descriptor = os.open(partial, flags, 0o666)
     try:
         with os.fdopen(descriptor, mode, **open_kwargs) as f:
             yield f

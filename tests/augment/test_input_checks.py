@@ -166,8 +166,14 @@ def test_unit_scale_floats_under_the_default_range_warn_once_per_layer():
         TrivialAugment(seed=0)(_images("uint8", (0, 255), batch=4), training=True)
         TrivialAugment(value_range=(0, 1), seed=0)(images, training=True)
         layer(images, training=False)  # inference does not look at the values
+        # Integer images of 0s and 1s (a mask) are on the 0-255 scale, for apply_operation too.
+        mask = (_images("uint8", (0, 255), batch=4) > 127).astype("uint8")
+        TrivialAugment(seed=0)(mask, training=True)
+        TrivialAugment(seed=0).apply_operation(mask, "rotate", 10.0)
     with pytest.warns(UserWarning, match="value_range"):
         TrivialAugment(seed=0)(images, training=True)  # a new layer warns again
+    with pytest.warns(UserWarning, match="value_range"):
+        TrivialAugment(seed=0).apply_operation(images, "rotate", 10.0)
 
 
 def test_unit_scale_floats_warn_once_in_tf_data_and_cifar_augment():

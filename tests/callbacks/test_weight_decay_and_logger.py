@@ -86,6 +86,9 @@ def test_off_epoch_uses_total_epochs_across_fit_calls():
     model.fit(x, y, batch_size=2, epochs=4, initial_epoch=2, verbose=0, callbacks=[scheduler])
     assert scheduler.history["weight_decay"] == [0.5, 0.5, 0.5, 0.0]
     assert scheduler.off_epoch(100) == 75
+    # The fraction as written: 0.55 * 100 is 55.00000000000001 in floats.
+    assert WeightDecayScheduler(0.55).off_epoch(100) == 55
+    assert WeightDecayScheduler(0.55).off_epoch(101) == 56
 
 
 def test_weight_decay_errors():

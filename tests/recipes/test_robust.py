@@ -155,11 +155,22 @@ def test_tf_data_pipeline_trains_digits():
 
 @pytest.mark.backend_agnostic
 def test_summary_names_the_first_epoch_without_weight_decay_on_every_backend():
-    # On JAX the decay is switched off by a retracing callback instead of WeightDecayScheduler;
-    # both answer off_epoch the same way.
+    # On JAX WeightDecayScheduler switches the decay off by retracing; off_epoch is the same.
     recipe = RobustRecipe(4, steps_per_epoch=29)
     assert recipe.describe()["weight_decay_off_from_epoch"] == 3
     assert [callback.off_epoch(4) for callback in recipe.callbacks()] == [3]
+
+
+@pytest.mark.backend_agnostic
+@pytest.mark.parametrize("value_range", [(0, 255), (-1, 1)])
+def test_layer_crop_pads_black_like_the_pipeline(value_range):
+    # The pad-4 crop fills with the bottom of value_range (black), as cifar_augment pads; a
+    # zero fill would be mid-grey for images in [-1, 1].
+    recipe = RobustRecipe(2, 10, value_range=value_range, trivial_augment=False, seed=0)
+    translation = recipe.augment_layers((8, 8))[0]
+    images = np.full((16, 8, 8, 3), value_range[1], "float32")
+    shifted = keras.ops.convert_to_numpy(translation(images, training=True))
+    assert set(np.unique(shifted)) == {float(value_range[0]), float(value_range[1])}
 
 
 @needs_keras_cutmix

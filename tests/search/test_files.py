@@ -25,6 +25,18 @@ def test_atomic_write_replaces_on_success_and_keeps_the_old_file_on_error(tmp_pa
 
 
 @pytest.mark.backend_agnostic
+@pytest.mark.skipif(os.name == "nt", reason="POSIX permission bits")
+def test_atomic_write_gives_the_permissions_of_a_plain_new_file(tmp_path):
+    (tmp_path / "plain.csv").write_text("x")
+    with atomic_write(tmp_path / "atomic.csv") as f:
+        f.write("x")
+    save_weights_file(tmp_path / "w.npz", [np.zeros(2)])
+    expected = os.stat(tmp_path / "plain.csv").st_mode
+    assert os.stat(tmp_path / "atomic.csv").st_mode == expected
+    assert os.stat(tmp_path / "w.npz").st_mode == expected
+
+
+@pytest.mark.backend_agnostic
 def test_weights_file_round_trips_every_array_in_order(tmp_path):
     weights = [np.arange(6, dtype="float32").reshape(2, 3), np.array([1.5], "float64"),
                np.zeros((0,), "float32")] + [np.full((1,), i, "int32") for i in range(11)]

@@ -357,6 +357,10 @@ def test_bad_input_raises_before_training():
         keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.5)))
     with pytest.raises(ValueError, match="LearningRateSchedule"):
         find_lr(scheduled, (x, y), 1e-3, 0.1, batch_size=32)
+    # A callable rate fails the same way, before Keras' AttributeError on assignment.
+    dynamic = _linear_model(optimizer=keras.optimizers.SGD(lambda: 0.1))
+    with pytest.raises(ValueError, match="LRRangeTest .* a callable"):
+        find_lr(dynamic, (x, y), 1e-3, 0.1, batch_size=32)
     fresh = _linear_model()
     with pytest.raises(ValueError, match="monitor"):
         find_lr(fresh, (x, y), 1e-3, 0.1, batch_size=16, monitor="accuracy")

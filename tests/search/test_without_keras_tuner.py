@@ -19,6 +19,11 @@ for attempt in ("tf_lropt.LRExplorer", "from tf_lropt.search import LRExplorer",
         assert 'pip install "tf-lropt[search]"' in str(error), (attempt, error)
     else:
         raise AssertionError(f"{attempt} did not raise")
+# The star imports list only what imports: the explorer is left out.
+for module in ("tf_lropt", "tf_lropt.search"):
+    names = {}
+    exec(f"from {module} import *", names)
+    assert "find_lr" in names and "LRExplorer" not in names, (module, sorted(names))
 print("ok")
 """
 
@@ -28,3 +33,16 @@ def test_package_and_range_test_import_without_keras_tuner_and_the_explorer_name
     result = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True,
                             text=True, timeout=300)
     assert result.returncode == 0 and result.stdout.strip().endswith("ok"), result.stderr[-3000:]
+
+
+def test_with_keras_tuner_the_star_imports_bring_the_explorer():
+    from tf_lropt.search.explorer import LRExplorer
+
+    for module in ("tf_lropt", "tf_lropt.search"):
+        names = {}
+        exec(f"from {module} import *", names)
+        assert names["LRExplorer"] is LRExplorer, module
+    assert names["find_lr"].__module__ == "tf_lropt.search.range_test"
+    names = {}
+    exec("from tf_lropt import *", names)
+    assert names["explorer"].__name__ == "tf_lropt.explorer"

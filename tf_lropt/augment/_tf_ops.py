@@ -30,7 +30,9 @@ def is_tf_tensor_outside_xla(value) -> bool:
     """Whether ``value`` is a TensorFlow tensor, eager or in a graph XLA will not compile.
 
     TensorFlow has no public test for an XLA context; its internal one is used
-    and, should it move, the answer is False (the static-shape path, always valid).
+    and, should it move, the answer is False, which is always valid: TrivialAugment
+    then takes its static-shape path, and the pixel-value check clips instead of
+    raising (:mod:`tf_lropt.augment._checks`).
     """
     if sys.modules.get("tensorflow") is None or not _tf().is_tensor(value):
         return False

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from tf_lropt._tensorflow import require_tensorflow
 from tf_lropt._validation import check_int, check_value_range
-from tf_lropt.augment import _tf_ops
+from tf_lropt.augment import _image_ops, _tf_ops
 from tf_lropt.augment._checks import PixelValueCheck, check_channel_axis
 from tf_lropt.augment.cutmix import CutMix
 from tf_lropt.augment.trivial_augment import TrivialAugment
@@ -27,9 +27,6 @@ def _pad_crop_flip(images, seed, fill_value=0.0):
     gather), which costs a fraction of one ``tf.data`` map call per image.
     """
     tf = require_tensorflow("cifar_augment (a tf.data pipeline)")
-
-    from tf_lropt.augment import _image_ops, _tf_ops
-
     shift_seed, flip_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
     batch = tf.shape(images)[0]
     shifts = tf.random.stateless_uniform(

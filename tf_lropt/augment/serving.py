@@ -18,10 +18,12 @@ same model pinned to inference, ready for ``export``.
 
 from __future__ import annotations
 
+from typing import Any
+
 import keras
 
 
-def _outer_call_context(layer):
+def _outer_call_context(layer: keras.layers.Layer) -> Any:
     """Keras' call context of a layer that is calling ``layer``, or ``None`` on its own."""
     try:
         from keras.src.backend.common import global_state
@@ -33,7 +35,7 @@ def _outer_call_context(layer):
     return context
 
 
-def resolve_training(layer, training: bool | None) -> bool | None:
+def resolve_training(layer: keras.layers.Layer, training: bool | None) -> bool | None:
     """``training`` for ``layer``: ``False`` when a model calls it without a training flag.
 
     ``None`` is kept for a layer called on its own (its ``call`` default then applies)
@@ -47,7 +49,7 @@ def resolve_training(layer, training: bool | None) -> bool | None:
     return None
 
 
-def is_called_by_another_layer(layer) -> bool:
+def is_called_by_another_layer(layer: keras.layers.Layer) -> bool:
     """Whether ``layer`` runs inside another Keras layer's or model's call."""
     return _outer_call_context(layer) is not None
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import keras
 
 from tf_lropt._validation import check_choice, check_int, check_value_range
@@ -254,7 +256,7 @@ class TrivialAugment(RemembersInputDtype, keras.layers.Layer):
             object.__setattr__(self, "_tf_random_generator", generator)
         return generator
 
-    def parameters(self, transformation, xp=keras.ops):
+    def parameters(self, transformation: dict[str, Any], xp: Any = keras.ops) -> dict[str, Any]:
         """Maps a transformation's levels to each operation's parameter (see table)."""
         strength = xp.cast(transformation["level"], "float32") / float(
             self.num_magnitude_bins - 1
@@ -273,7 +275,7 @@ class TrivialAugment(RemembersInputDtype, keras.layers.Layer):
             "solarize": xp.floor(MAX_SOLARIZE_AMOUNT * strength + 1e-4),
         }
 
-    def apply_operation(self, images, operation: str, magnitude):
+    def apply_operation(self, images: Any, operation: str, magnitude: Any) -> Any:
         """Applies one named operation with an explicit parameter to a batch.
 
         ``magnitude`` (a number, or one per image) is the operation's change from
@@ -287,7 +289,7 @@ class TrivialAugment(RemembersInputDtype, keras.layers.Layer):
         xp = keras.ops
         images = xp.convert_to_tensor(images)
         self._check_shape(images)
-        images = self._to_working(xp, self._value_check.apply(xp, images, True, False))
+        images = self._to_working(xp, self._checked_values(xp, images, images.dtype))
         batch = xp.shape(images)[0]
         magnitude = xp.multiply(xp.ones((batch,), dtype="float32"), xp.cast(magnitude, "float32"))
         params = {key: magnitude * 0.0 for key in set(PARAMETER_OF.values())}

@@ -33,14 +33,25 @@ def current_step(optimizer: Any) -> int:
 
 
 def check_float_learning_rate(optimizer: Any, callback: str) -> None:
-    """Raises a clear error where Keras would raise a TypeError on assignment."""
+    """Raises ValueError where assigning a float rate would fail inside Keras: a
+    ``LearningRateSchedule`` (TypeError there) or another callable (AttributeError).
+
+    Keras exposes no public way to tell a scheduled optimizer from a float one
+    (``optimizer.learning_rate`` is the schedule's current value), so this reads
+    ``_learning_rate``, present in every Keras 3 optimizer.
+    """
     rate = getattr(hp.target_optimizer(optimizer), "_learning_rate", None)
-    if isinstance(rate, keras.optimizers.schedules.LearningRateSchedule) or (
-        callable(rate) and not isinstance(rate, keras.Variable)
-    ):
+    if isinstance(rate, keras.optimizers.schedules.LearningRateSchedule):
+        kind = "a LearningRateSchedule"
+    elif callable(rate) and not isinstance(rate, keras.Variable):
+        kind = "a callable"
+    else:
+        kind = None
+    if kind is not None:
         raise ValueError(
             f"{callback} sets the learning rate every batch, but the optimizer "
-            f"{type(optimizer).__name__} was built with learning_rate={rate!r}. Build it with a "
+            f"{type(optimizer).__name__} was built with learning_rate={rate!r}, {kind}, which "
+            "Keras does not let a callback overwrite. Build it with a "
             "float learning rate (e.g. learning_rate=0.0) and let the callback drive it, or keep "
             "the schedule in the optimizer and drop the callback."
         )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from fractions import Fraction
 from typing import Any
 
 import keras
@@ -95,8 +97,10 @@ class WeightDecayScheduler(keras.callbacks.Callback):
         return self._configured
 
     def off_epoch(self, epochs: int) -> int:
-        """First (0-based) epoch with weight decay off for a run of ``epochs`` epochs."""
-        return int(-(-self.off_fraction * epochs // 1))
+        """First (0-based) epoch with weight decay off for a run of ``epochs`` epochs:
+        ``ceil(off_fraction * epochs)``, with ``off_fraction`` the decimal it is written as
+        (0.55 * 100 is 55.00000000000001 in floats, whose ceiling would be 56)."""
+        return math.ceil(Fraction(str(float(self.off_fraction))) * epochs)
 
     def on_train_begin(self, logs: dict | None = None) -> None:
         optimizer = hp.target_optimizer(self.model.optimizer)

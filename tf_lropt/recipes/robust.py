@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import keras
 
 from tf_lropt import _validation as v
+from tf_lropt.augment.pipeline import CROP_PADDING
 from tf_lropt.callbacks.weight_decay import WEIGHT_DECAY_OFF_FRACTION, WeightDecayScheduler
 from tf_lropt.recipes._base import Recipe, steps_per_epoch_of
 
@@ -22,7 +23,6 @@ PAPER_LEARNING_RATE = {"NAG": 0.1, "Adam": 1e-2, "AdamW": 1e-2, "RAdam": 1e-2,
 PAPER_WEIGHT_DECAY = {"NAG": 1e-4, "Adam": 0.0, "AdamW": 1e-2, "RAdam": 1e-2,
                       "AdaBelief": 1e-2, "RAdaBeliefW": 1e-2}
 NAG_MOMENTUM = 0.9
-CROP_PADDING = 4
 # Table 1: the baseline, then one addition at a time (the four switches).
 TABLE_1 = {
     "Baseline": dict(cosine=False, trivial_augment=False, cutmix=False, weight_decay_off=False),
@@ -75,7 +75,7 @@ class RobustRecipe(Recipe):
       225 of 300);
     - ``weight_decay_off``: ``WeightDecayScheduler`` sets the decay to 0 from epoch
       ``ceil(0.75 * epochs)`` on (after Gontijo-Lopes et al.);
-    - augmentation: zero-pad 4 pixels and crop back, horizontal flip (the baseline's), then
+    - augmentation: pad 4 black pixels and crop back, horizontal flip (the baseline's), then
       ``trivial_augment`` (TrivialAugment-Wide, nothing to tune) and ``cutmix`` (CutMix with
       alpha = probability = 1.0).
 
@@ -108,7 +108,8 @@ class RobustRecipe(Recipe):
         learning_rate: peak rate, ``> 0``; ``None`` takes ``PAPER_LEARNING_RATE[optimizer]``.
         weight_decay: the paper's lambda, ``>= 0``; ``None`` takes ``PAPER_WEIGHT_DECAY``.
         cosine, trivial_augment, cutmix, weight_decay_off: the ablation's switches.
-        value_range: ``(low, high)`` of the pixel values, for TrivialAugment.
+        value_range: ``(low, high)`` of the pixel values, for TrivialAugment and the
+            crop's black padding.
         seed: integer seed of every random augmentation.
 
     References:
@@ -231,9 +232,10 @@ class RobustRecipe(Recipe):
     def augment_layers(self, image_size: tuple[int, int]) -> list[keras.layers.Layer]:
         """The per-image augmentations as Keras layers, for the front of a model.
 
-        ``RandomTranslation`` by up to 4 pixels with zero fill and nearest rounding (the
-        pad-4 crop; its shifts of exactly ±4 pixels come half as often), ``RandomFlip``
-        and ``TrivialAugment``. They act only in training, on any Keras backend, with no
+        ``RandomTranslation`` by up to 4 pixels, filled black (the bottom of
+        ``value_range``, as :meth:`augment` pads) with nearest rounding (the pad-4 crop; its
+        shifts of exactly ±4 pixels come half as often), ``RandomFlip`` and
+        ``TrivialAugment``. They act only in training, on any Keras backend, with no
         TensorFlow, and are the identity whenever the model runs without ``training=True``,
         so ``model.export()`` serves what ``predict()`` gives (the translation and flip are
         Keras' layers made so by ``tf_lropt.augment.serving``). CutMix also mixes the
@@ -249,7 +251,8 @@ class RobustRecipe(Recipe):
         height, width = image_size
         layers = [
             RandomTranslation(CROP_PADDING / height, CROP_PADDING / width,
-                              fill_mode="constant", interpolation="nearest", seed=self.seed),
+                              fill_mode="constant", fill_value=float(self.value_range[0]),
+                              interpolation="nearest", seed=self.seed),
             RandomFlip("horizontal", seed=self.seed),
         ]
         if self.trivial_augment:

@@ -11,6 +11,8 @@ and the explorer share. The explorer needs KerasTuner
 (``pip install "tf-lropt[search]"``); the range test does not.
 """
 
+import importlib.util
+
 from tf_lropt.search.candidates import (
     PAPER_COARSE_LRS,
     PAPER_REFINE_OFFSETS,
@@ -30,7 +32,6 @@ from tf_lropt.search.range_test import (
 __all__ = [
     "PAPER_COARSE_LRS",
     "PAPER_REFINE_OFFSETS",
-    "LRExplorer",
     "LRRangeTest",
     "LRRangeTestResult",
     "LRSuggestion",
@@ -44,6 +45,20 @@ __all__ = [
 
 KERAS_TUNER_MISSING = ('LRExplorer runs on KerasTuner, which is not installed: '
                        'pip install "tf-lropt[search]" (or pip install keras-tuner).')
+
+
+def _keras_tuner_installed() -> bool:
+    """Whether KerasTuner can be imported, asked without importing it (it imports TensorFlow)."""
+    try:
+        return importlib.util.find_spec("keras_tuner") is not None
+    except ValueError:  # a module object without a spec stands in for it
+        return True
+
+
+# ``from tf_lropt.search import *`` reads every name of ``__all__``: LRExplorer only where it
+# can be imported, so the star import works without the optional KerasTuner.
+if _keras_tuner_installed():
+    __all__.append("LRExplorer")
 
 
 def __getattr__(name: str):

@@ -38,7 +38,7 @@ import os
 import time
 import warnings
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import keras
 import keras_tuner
@@ -46,12 +46,15 @@ import numpy as np
 
 from tf_lropt._validation import check_choice, check_int, check_positive
 from tf_lropt.search import exploitation, reports
-from tf_lropt.search.candidates import PAPER_COARSE_LRS, PAPER_REFINE_OFFSETS, rank, search_point
+from tf_lropt.search.candidates import PAPER_COARSE_LRS, PAPER_REFINE_OFFSETS, SearchPoint, rank
 from tf_lropt.search.oracle import ExplorerOracle, read_trial_files
-from tf_lropt.search.settings import SearchSettings
+from tf_lropt.search.settings import SearchSettings, search_point_of
 from tf_lropt.search.stopping import MedianStopping
 from tf_lropt.search.trials import EpochReport, TrialRunner
 from tf_lropt.search.workers import ChiefClient, ChiefUnreachableError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["LRExplorer", "TrialError"]
 
@@ -215,10 +218,9 @@ class LRExplorer(keras_tuner.engine.base_tuner.BaseTuner):
                                  self.trials.values())
         return self.found_rates
 
-    def _point(self, records: dict[str, dict[str, Any]]):
-        s = self.settings
-        return search_point(s.coarse_lrs, s.digits, s.top_k, s.refine_offsets, self.direction,
-                            {key: t["score"] for key, t in records.items()})
+    def _point(self, records: dict[str, dict[str, Any]]) -> SearchPoint:
+        return search_point_of(self.settings.as_config(),
+                               {key: t["score"] for key, t in records.items()})
 
     def _stopping_callback(self, digit: int) -> MedianStopping | None:
         s = self.settings
@@ -297,14 +299,14 @@ class LRExplorer(keras_tuner.engine.base_tuner.BaseTuner):
         return self.exploit(max_epochs=max_epochs, test_data=test_data, patience=patience)
 
     # ---------------------------------------------------------------- results
-    def trials_dataframe(self):
+    def trials_dataframe(self) -> pd.DataFrame:
         """One row per finished trial (:data:`tf_lropt.search.reports.TRIAL_COLUMNS`)."""
         return reports.trials_dataframe(self.trials.values())
 
-    def plot_exploration(self, inverse: bool = True):
+    def plot_exploration(self, inverse: bool = True) -> list:
         """Score (1/score with ``inverse``, as in the paper) against rate, one panel per digit."""
         return reports.plot_exploration(self.trials.values(), self.objective, inverse)
 
-    def plot_exploitation(self, ax=None):
+    def plot_exploitation(self, ax: Any = None) -> Any:
         """The objective per epoch of the exploitation phase, coloured by rate; returns the axes."""
         return reports.plot_exploitation(self.exploitation_history, self.objective, ax)

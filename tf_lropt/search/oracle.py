@@ -39,7 +39,8 @@ import keras_tuner
 from keras_tuner.engine.trial import Trial, TrialStatus
 
 from tf_lropt._files import atomic_write
-from tf_lropt.search.candidates import rate_key, search_point
+from tf_lropt.search.candidates import SearchPoint, rate_key
+from tf_lropt.search.settings import search_point_of
 
 __all__ = ["EXTRAS", "ExplorerOracle", "read_trial_files", "trial_record"]
 
@@ -133,10 +134,9 @@ class ExplorerOracle(keras_tuner.Oracle):
         return {key: float(t.score) if t.status == TrialStatus.COMPLETED and t.score is not None
                 else math.nan for key, t in self.finished().items()}
 
-    def point(self):
-        c = self.config
-        return search_point(c["coarse_lrs"], c["digits"], c["top_k"], c["refine_offsets"],
-                            c["direction"], self.scores())
+    def point(self) -> SearchPoint:
+        """Where the search stands on the finished trials' scores."""
+        return search_point_of(self.config, self.scores())
 
     def records(self) -> list[dict[str, Any]]:
         """The explorer's record of every finished trial."""

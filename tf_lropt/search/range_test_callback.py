@@ -29,6 +29,7 @@ import keras
 import numpy as np
 
 from tf_lropt._validation import check_choice, check_int, check_positive, check_range
+from tf_lropt.callbacks.schedule_callback import check_float_learning_rate
 from tf_lropt.schedules import _formulas
 from tf_lropt.search.range_test_result import LRRangeTestResult
 
@@ -58,10 +59,6 @@ def check_rate_range(min_lr: float, max_lr: float) -> tuple[float, float]:
             f"max_lr={max_lr!r}."
         )
     return low, high
-
-
-def _innermost_optimizer(optimizer):
-    return getattr(optimizer, "inner_optimizer", optimizer)
 
 
 class LRRangeTest(keras.callbacks.Callback):
@@ -141,13 +138,7 @@ class LRRangeTest(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None) -> None:
         self._reset_records()
-        optimizer = _innermost_optimizer(self.model.optimizer)
-        if isinstance(optimizer._learning_rate, keras.optimizers.schedules.LearningRateSchedule):
-            raise ValueError(
-                "LRRangeTest sets the learning rate every batch, but the model's optimizer was "
-                "built with a LearningRateSchedule, which Keras does not allow to overwrite. "
-                "Compile the model with a float learning rate for the range test."
-            )
+        check_float_learning_rate(self.model.optimizer, "LRRangeTest")
         if self.model.built and not self.model.optimizer.built:
             # Keras' TensorFlow trainer builds the optimizer at the first step, after this
             # hook; built now, its state (the step counter above all, which schedules read)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -21,6 +21,9 @@ from tf_lropt._validation import check_range
 from tf_lropt.plot import plot_range_test
 from tf_lropt.schedules import CyclicalLearningRate
 from tf_lropt.search._common import lower_is_better
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["LRRangeTestResult", "LRSuggestion", "centered_moving_average", "suggest",
            "trusted_window"]
@@ -259,7 +262,7 @@ class LRRangeTestResult:
         """The batches whose smoothed values average a full window (:func:`trusted_window`)."""
         return trusted_window(finite_prefix(self.raw), self._half_window)
 
-    def to_dataframe(self):
+    def to_dataframe(self) -> pd.DataFrame:
         """One row per batch: step, learning_rate, every raw and smoothed curve."""
         import pandas as pd
 
@@ -287,7 +290,7 @@ class LRRangeTestResult:
             )
         return CyclicalLearningRate(s.base_lr, s.max_lr, step_size, mode=mode, **kwargs)
 
-    def plot(self, metrics: Sequence[str] | None = None, ax=None):
+    def plot(self, metrics: Sequence[str] | None = None, ax: Any = None) -> list:
         """Rate on the x axis (log scale in exponential mode), suggestions marked.
 
         Plots ``loss`` and the monitored metric by default, one panel each, raw

@@ -9,10 +9,13 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tf_lropt._files import atomic_write
 from tf_lropt.search._common import best_of
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["TRIAL_COLUMNS", "plot_exploitation", "plot_exploration", "progress_line",
            "sorted_trials", "trials_dataframe", "write_found_rates", "write_trials_csv"]
@@ -40,7 +43,7 @@ def write_found_rates(path: str, found_rates: Sequence[float], complete: bool) -
         json.dump({"found_rates": list(found_rates), "complete": complete}, f, indent=1)
 
 
-def trials_dataframe(records: Iterable[dict[str, Any]]):
+def trials_dataframe(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
     """One row per finished trial (``TRIAL_COLUMNS``), a pandas DataFrame."""
     import pandas as pd
 
@@ -64,14 +67,15 @@ def progress_line(values: dict[str, Any], curve: Sequence[float], objective: str
             f"(best epoch {best_epoch}/{len(curve)}) {seconds[-1]:.1f}s ETA {eta / 60:.1f} min")
 
 
-def plot_exploration(records: Iterable[dict[str, Any]], objective: str, inverse: bool = True):
+def plot_exploration(records: Iterable[dict[str, Any]], objective: str,
+                     inverse: bool = True) -> list:
     """Score (1/score with ``inverse``) against rate, one panel per digit; returns the axes."""
     from tf_lropt.plot import plot_exploration as plot
 
     return plot(sorted_trials(records), objective, inverse)
 
 
-def plot_exploitation(history: Sequence[dict[str, Any]], objective: str, ax=None):
+def plot_exploitation(history: Sequence[dict[str, Any]], objective: str, ax: Any = None) -> Any:
     """The objective per exploitation epoch, coloured by rate; returns the axes."""
     from tf_lropt.plot import plot_exploitation as plot
 

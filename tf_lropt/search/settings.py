@@ -13,16 +13,16 @@ References:
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
 from tf_lropt._validation import check_choice, check_int, check_positive
 from tf_lropt.search import _common
-from tf_lropt.search.candidates import rate_key, to_decimal
+from tf_lropt.search.candidates import SearchPoint, rate_key, search_point, to_decimal
 from tf_lropt.search.stopping import EARLY_STOPPING_RULES
 
-__all__ = ["SearchSettings"]
+__all__ = ["SearchSettings", "search_point_of"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,3 +105,10 @@ class SearchSettings:
     def worst_case_epochs(self) -> int:
         """Exploration epochs in the worst case (the paper's setting: 3,500)."""
         return self.worst_case_trials() * self.epochs_per_trial
+
+
+def search_point_of(config: Mapping[str, Any], scores: Mapping[str, float]) -> SearchPoint:
+    """Where the search of ``config`` (``SearchSettings.as_config()``) stands on ``scores``
+    (rate key -> score): :func:`tf_lropt.search.candidates.search_point`."""
+    return search_point(config["coarse_lrs"], config["digits"], config["top_k"],
+                        config["refine_offsets"], config["direction"], scores)

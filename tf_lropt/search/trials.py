@@ -11,13 +11,16 @@ import math
 import os
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import keras
 
 from tf_lropt._files import load_weights_file, save_weights_file_once
 from tf_lropt.search import _common
 from tf_lropt.search.oracle import EXTRAS
+
+if TYPE_CHECKING:
+    from tf_lropt.search.stopping import MedianStopping
 
 __all__ = ["EpochReport", "TrialRunner"]
 
@@ -98,7 +101,8 @@ class TrialRunner:
 class EpochReport(keras.callbacks.Callback):
     """Reports the objective and the ``EXTRAS`` to the Oracle after every epoch."""
 
-    def __init__(self, oracle, trial_id: str, objective: str, stopping) -> None:
+    def __init__(self, oracle: Any, trial_id: str, objective: str,
+                 stopping: MedianStopping | None) -> None:
         super().__init__()
         self.oracle, self.trial_id, self.objective = oracle, trial_id, objective
         self.stopping, self.start = stopping, time.time()

@@ -30,7 +30,8 @@ class ChiefUnreachableError(keras_tuner.errors.FatalError):
 class ChiefClient(OracleClient):
     """KerasTuner's ``OracleClient`` with a timeout, a clear error and a pause when idle."""
 
-    def __init__(self, oracle, chief_timeout: float, idle_pause: float) -> None:
+    def __init__(self, oracle: keras_tuner.Oracle, chief_timeout: float,
+                 idle_pause: float) -> None:
         super().__init__(oracle)
         self.chief_timeout, self.idle_pause = chief_timeout, idle_pause
 
