@@ -31,6 +31,7 @@ import json
 import math
 import os
 import re
+import statistics
 import sys
 
 from _harness import claims, results
@@ -97,6 +98,43 @@ def claims_section(results_dir: str, dataset: str, protocol: str, legend: bool) 
             f"{len(judged)} claims: {summary}.")
     notes = [part.replace("``", "`") for part in claims.__doc__.strip().split("\n\n")[2:]]
     return "\n\n".join([head, *(notes if legend else []), claims.claims_table(judged)]).strip()
+
+
+def cost_section(dirs: dict[str, str], dataset: str) -> str:
+    """What each protocol's runs cost, from the run records: finished runs of the planned
+    ones (a summary lists every planned run, "not run" where it has not finished), their
+    training hours, minutes a run, and, where runs remain, their count times the median."""
+    parts = []
+    for protocol, root in dirs.items():
+        rows, totals = [], [0, 0, 0.0, 0.0]  # finished, planned, hours, hours left
+        for folder, _ in EXPERIMENTS.values():
+            path = os.path.join(root, f"{folder}_{dataset}", "summary.json")
+            if not os.path.exists(path):
+                rows.append(f"| {folder} | no run yet | | | |")
+                continue
+            with open(path) as stream:
+                entries = [e for by_method in json.load(stream)["runs"].values()
+                           for e in by_method.values()]
+            minutes = sorted(e["seconds"] / 60 for e in entries if not e.get("not_run"))
+            left = len(entries) - len(minutes)
+            hours = sum(minutes) / 60
+            median = statistics.median(minutes) if minutes else math.nan
+            hours_left = left * median / 60 if left else 0.0
+            totals = [totals[0] + len(minutes), totals[1] + len(entries), totals[2] + hours,
+                      totals[3] + hours_left]
+            spread = (f"{median:.1f} ({minutes[0]:.1f}-{minutes[-1]:.1f})" if minutes
+                      else "")
+            rows.append(f"| {folder} | {len(minutes)} / {len(entries)} | {hours:.2f} | "
+                        f"{spread} | {hours_left:.1f} |")
+        unstarted = sum("no run yet" in row for row in rows)
+        rows.append(f"| all | {totals[0]} / {totals[1]} | {totals[2]:.2f} | | "
+                    f"{totals[3]:.1f}" + (f", and {unstarted} experiments with no run yet"
+                                          if unstarted else "") + " |")
+        parts.append(f"### {claims.PROTOCOLS[protocol].capitalize()}\n\n"
+                     "| experiment | runs finished / planned | training hours | "
+                     "minutes a run: median (range) | hours left (estimate) |\n"
+                     "|---|---|---|---|---|\n" + "\n".join(rows))
+    return "\n\n".join(parts)
 
 
 def replace_block(page: str, marker: str, content: str) -> str:
@@ -184,6 +222,8 @@ def build(page: str, runs_dir: str, dataset: str = "fashion_mnist",
     for marker in SINGLE_RUNS:
         if f"<!-- results:{marker} -->" in page:
             page = replace_block(page, marker, single_section(marker, runs_dir))
+    if "<!-- results:cost -->" in page:
+        page = replace_block(page, "cost", cost_section(dirs, dataset))
     page = replace_block(page, "claims", claims_section(dirs["medium"], dataset, "medium", True))
     return replace_block(page, "claims-reduced",
                          claims_section(dirs["reduced"], dataset, "reduced", False))

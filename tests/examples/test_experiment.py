@@ -556,6 +556,20 @@ def test_claims_and_publishing_from_fake_results(tmp_path):
         build("no markers", str(tmp_path), verify_records=False)
 
 
+@pytest.mark.backend_agnostic
+def test_cost_table_counts_finished_runs_and_estimates_the_rest(tmp_path):
+    from publish_results import cost_section
+
+    summary = {"runs": {"0": {"A": {"seconds": 600.0}, "B": {"seconds": 1800.0}},
+                        "1": {"A": {"seconds": 1200.0}, "B": {"not_run": True}}}}
+    _write(tmp_path / "medium", "exp3_robust_optimizers_fashion_mnist", summary)
+    text = cost_section({"medium": str(tmp_path / "medium")}, "fashion_mnist")
+    # 3 of 4 runs, 1 hour in all, median 20 minutes: the one run left is 20 minutes.
+    assert "| exp3_robust_optimizers | 3 / 4 | 1.00 | 20.0 (10.0-30.0) | 0.3 |" in text
+    assert "| exp1_warmup_adabound | no run yet |" in text
+    assert "| all | 3 / 4 | 1.00 | | 0.3, and 4 experiments with no run yet |" in text
+
+
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir, os.pardir))
 
 
