@@ -64,8 +64,6 @@ shard=${SHARD:-0/1}  # i/n: train only runs i, i + n, i + 2n, ... of the plan
 shard_index=${shard%/*} shard_count=${shard#*/}
 run_number=0
 common=(--"$scale" --dataset fashion_mnist --results-dir "$results")
-scripts=(exp1_warmup_adabound exp2_robust_ablation exp3_robust_optimizers exp4_robust_grid
-         exp7_cyclical_caffe)
 
 restore() {  # finished runs of an earlier machine, from the archive; never overwrites
     [ -d "$archive" ] || return 0

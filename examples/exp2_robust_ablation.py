@@ -41,15 +41,13 @@ from __future__ import annotations
 from _harness import papers, results, robust
 from _harness.experiment import Experiment, Scale, format_mean_std, per_seed
 
-MEDIUM_PERIOD = 250  # steps between test passes at medium scale (8 passes, 2,000 steps)
-
 EXPERIMENT = "exp2_robust_ablation"
 PAPER = papers.EXP2_TABLE1  # test accuracy % per step of the recipe
 SCALES = {
-    "full": Scale(None, None, 300, 128, depth=56, seeds=(0, 1, 2)),
-    "medium": Scale(None, None, 8, 128, depth=20, seeds=(0, 1, 2), period=MEDIUM_PERIOD),
+    "full": robust.RESNET56_FULL,
+    "medium": robust.RESNET20_MEDIUM,
     "reduced": Scale(5_000, None, 15, 128, width=0.5, depth=20, seeds=(0, 1, 2)),
-    "smoke": Scale(64, 32, 2, 32, width=0.25, depth=8),
+    "smoke": robust.RESNET_SMOKE,
 }
 
 

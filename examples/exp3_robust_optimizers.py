@@ -49,10 +49,10 @@ PAPER = papers.EXP3_TABLE2  # accuracy % at each of RATES; None: diverged
 
 
 SCALES = {
-    "full": Scale(None, None, 300, 128, depth=56, seeds=(0, 1, 2)),
-    "medium": Scale(None, None, 8, 128, depth=20, seeds=(0, 1, 2), period=250),
+    "full": robust.RESNET56_FULL,
+    "medium": robust.RESNET20_MEDIUM,
     "reduced": Scale(5_000, None, 10, 128, width=0.25, depth=20, seeds=(0, 1, 2)),
-    "smoke": Scale(64, 32, 2, 32, width=0.25, depth=8),
+    "smoke": robust.RESNET_SMOKE,
 }
 # The medium protocol's arms (docstring): RAdaBeliefW against the strongest of the others at
 # every rate, and the runs that decide the other claims.

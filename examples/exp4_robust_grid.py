@@ -44,7 +44,7 @@ SCALES = {
     "full": Scale(None, None, 300, 128, depth=34),
     "medium": Scale(None, None, 8, 128, width=MEDIUM_WIDTH, depth=34, period=250),
     "reduced": Scale(5_000, None, 10, 128, width=0.125, depth=34),
-    "smoke": Scale(64, 32, 2, 32, width=0.25, depth=8),
+    "smoke": robust.RESNET_SMOKE,
 }
 
 

@@ -25,7 +25,6 @@ loaded from ``<results-dir>/exp6_lr_explorer_vae`` instead of retrained.
 
 from __future__ import annotations
 
-import os
 import time
 
 from _harness import models, results
@@ -36,7 +35,6 @@ import keras
 import numpy as np
 
 from tf_lropt import schedules
-from tf_lropt._files import load_weights_file
 from tf_lropt.search import PAPER_COARSE_LRS, LRExplorer
 
 EXPERIMENT = "exp6_lr_explorer_vae"
@@ -184,11 +182,10 @@ def _constant(name: str, rate: float, budgets, s, data, initial_weights, out, ji
 
 def _initial_weights(explorer: LRExplorer) -> list[np.ndarray]:
     """The weights every explorer trial started from, which every baseline starts from too."""
-    path = explorer.initial_weights_path()
-    if not os.path.exists(path):
-        raise SystemExit(f"{path} does not exist yet: it is written when the search's first "
-                         "trial starts; start the search before --cosine-only.")
-    return load_weights_file(path)
+    try:
+        return explorer.initial_weights()
+    except FileNotFoundError as error:
+        raise SystemExit(f"{error}; start the search before --cosine-only.") from None
 
 
 def _cosine_only(explorer, budgets, s, data, out, jit, seed) -> str:

@@ -168,8 +168,10 @@ def check_records(folder: str) -> list[str]:
                 if json.load(stream) != entry:
                     problems.append(f"{folder}: summary.json's {run!r} differs from its record")
             curve = results.run_file(folder, run, ".csv")
-            history = results.read_history(curve) if os.path.exists(curve) else {}
-            accuracy = history.get("val_accuracy") or [float("nan")]
+            if not os.path.exists(curve):
+                problems.append(f"{folder}: no curve of {run!r} ({os.path.basename(curve)})")
+                continue
+            accuracy = results.read_history(curve).get("val_accuracy") or [float("nan")]
             final = entry.get("final_test_accuracy", float("nan"))
             if not (math.isclose(100.0 * accuracy[-1], final, rel_tol=0, abs_tol=1e-9)
                     or (entry.get("diverged") and not math.isfinite(final))):

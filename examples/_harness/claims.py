@@ -175,6 +175,7 @@ def converged(judge: Callable[[dict], Verdict], baseline: str) -> Callable[[dict
             return Verdict(f"{verdict.ours}; {note}", STILL_IMPROVING)
         return Verdict(f"{verdict.ours}; {note} (converged)", verdict.verdict)
 
+    gated.converged_baseline = baseline  # which run the verdict waits for (the page's tests)
     return gated
 
 

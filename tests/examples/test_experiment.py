@@ -417,7 +417,8 @@ def test_a_reaches_or_ablation_verdict_needs_a_converged_baseline():
     unknown = judge(summary(None))
     assert unknown.verdict == claims.INCONCLUSIVE and "curve not recorded" in unknown.ours
     # the gate applies to every ablation step and to experiment 7's "in fewer iterations"
-    gated = {c.text for c in claims.CLAIMS if c.judge.__qualname__.startswith("converged")}
+    gated = {c.text for c in claims.CLAIMS if hasattr(c.judge, "converged_baseline")}
+    assert judge.converged_baseline == "b"
     assert "+CutMix adds accuracy" in gated and "the whole recipe beats the baseline" in gated
     assert "exp_range beats fixed, in 60 % of the iterations" in gated
     assert "triangular2 beats linear decay at 25,000 iterations" not in gated  # same count
@@ -612,3 +613,15 @@ def test_check_fails_on_a_tampered_run_record(tmp_path, capsys):
     assert main(["--check", "--runs-dir", str(runs), "--page", str(page)]) == 1
     err = capsys.readouterr().err
     assert "'fixed seed 1' final accuracy" in err and "read_at['fixed'][70000] seed 1" in err
+
+
+def test_check_names_a_missing_curve(tmp_path, capsys):
+    from publish_results import main
+
+    runs, page = _copy_of_the_records(tmp_path)
+    (runs / "exp10" / "exp2_robust_ablation_fashion_mnist" / "runs" / "Baseline_seed_0.csv"
+     ).unlink()
+    assert main(["--check", "--runs-dir", str(runs), "--page", str(page)]) == 1
+    err = capsys.readouterr().err
+    assert "no curve of 'Baseline seed 0' (Baseline_seed_0.csv)" in err
+    assert "final accuracy" not in err

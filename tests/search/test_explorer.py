@@ -193,6 +193,20 @@ def test_max_trials_stops_and_later_run_continues(tmp_path):
     assert continued.complete and continued.trained_this_run == len(continued.trials) - 1 == 3
 
 
+def test_initial_weights_are_those_every_trial_starts_from(tmp_path):
+    explorer = _explorer(tmp_path, **{**SMALL, "max_trials": 1})
+    with pytest.raises(FileNotFoundError, match="initial_weights.npz does not exist yet"):
+        explorer.initial_weights()
+    explorer.search()
+    weights = explorer.initial_weights()
+    trial_start = explorer.runner.fresh_model(0.1).get_weights()
+    assert len(weights) == len(trial_start) > 0
+    for loaded, started in zip(weights, trial_start, strict=True):
+        np.testing.assert_array_equal(loaded, started)
+    reopened = _explorer(tmp_path, **SMALL).initial_weights()  # another process, same file
+    np.testing.assert_array_equal(reopened[0], weights[0])
+
+
 def test_time_budget_stops_before_the_next_trial(tmp_path):
     counter = _Counter()
     explorer = _explorer(tmp_path, counter, **{**SMALL, "time_budget": 1e-9})

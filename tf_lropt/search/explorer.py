@@ -165,6 +165,12 @@ class LRExplorer(keras_tuner.engine.base_tuner.BaseTuner):
         """The ``.npz`` file of the initial weights every trial starts from."""
         return self.runner.initial_weights_path()
 
+    def initial_weights(self) -> list[np.ndarray]:
+        """The weights every trial (and the exploitation) starts from, for baselines that
+        must start from them too: ``model.set_weights(explorer.initial_weights())``. Raises
+        ``FileNotFoundError`` before the first trial has started."""
+        return self.runner.initial_weights()
+
     # ------------------------------------------------------------ exploration
     def _records(self) -> dict[str, dict[str, Any]]:
         records = (read_trial_files(self.project_dir, self.objective) if self._is_worker()

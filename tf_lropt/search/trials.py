@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import keras
+import numpy as np
 
 from tf_lropt._files import load_weights_file, save_weights_file_once
 from tf_lropt.search import _common
@@ -51,6 +52,15 @@ class TrialRunner:
         """The ``.npz`` file of the initial weights every trial starts from."""
         return os.path.join(self.directory, "initial_weights.npz")
 
+    def initial_weights(self) -> list[np.ndarray]:
+        """The initial weights every trial starts from, as ``model.set_weights`` takes them."""
+        path = self.initial_weights_path()
+        if not os.path.exists(path):
+            raise FileNotFoundError(
+                f"{path} does not exist yet: the first trial writes it when it starts "
+                "(run `search()` first)")
+        return load_weights_file(path)
+
     def fresh_model(self, rate: float) -> keras.Model:
         """``build_model(rate)`` holding the initial weights (written by the first call)."""
         if self.seed is not None:
@@ -62,7 +72,7 @@ class TrialRunner:
         if not os.path.exists(path):
             # Parallel workers may all get here; the first file in place is the one all load.
             save_weights_file_once(path, model.get_weights())
-        model.set_weights(load_weights_file(path))
+        model.set_weights(self.initial_weights())
         return model
 
     def fit(self, model: keras.Model, epochs: int, initial_epoch: int = 0,
