@@ -44,9 +44,11 @@ where CIFAR-10 is in Keras' cache). No augmentation (the document names none).
 
 from __future__ import annotations
 
-from _harness import models, papers, results
+from _harness import claims, models, papers, results
 from _harness.experiment import Experiment, Scale, format_mean_std, per_seed
 from _harness.training import Method
+
+import numpy as np
 
 from tf_lropt import optimizers
 from tf_lropt.recipes import WarmupAdaBoundRecipe
@@ -104,6 +106,31 @@ def tables(experiment: Experiment, runs: dict) -> list[tuple[str, str]]:
     return [("Test accuracy, mean ± std over seeds", results.markdown_table(
         ["optimizer", "paper (figure 2)", "ours: final test accuracy %",
          "ours: best epoch %"], rows))]
+
+
+# -- the document's claims (judged by _harness/claims.py on the records) ----------------------
+def _figure2(method: str) -> str:
+    return f"figure 2 (curves): {method} {papers.EXP1_FIGURE2[method]}"
+
+
+def _radam_best(summary: dict) -> claims.Verdict:
+    others = [m for m in METHODS if m != "RAdam"]
+    means = {m: np.mean([v for v in claims.seed_values(summary, m) if v is not None] or [-1])
+             for m in others}
+    runner_up = max(means, key=means.get)
+    return claims.compare(claims.seed_values(summary, "RAdam"),
+                          claims.seed_values(summary, runner_up), "RAdam",
+                          f"best other ({runner_up})")
+
+
+CLAIMS = (
+    claims.Claim("000", EXPERIMENT, "w10AdaBound generalizes better than AdaBound",
+                 _figure2("w10AdaBound"), claims.greater("w10AdaBound", "AdaBound")),
+    claims.Claim("000", EXPERIMENT, "w20AdaBound generalizes better than AdaBound",
+                 _figure2("w20AdaBound"), claims.greater("w20AdaBound", "AdaBound")),
+    claims.Claim("000", EXPERIMENT, "RAdam is the most accurate of the seven",
+                 _figure2("RAdam"), _radam_best),
+)
 
 
 def main(argv: list[str] | None = None) -> str:

@@ -38,7 +38,7 @@ run in a tf.data pipeline on a TensorFlow CPU, in the model (CutMix on the batch
 
 from __future__ import annotations
 
-from _harness import papers, results, robust
+from _harness import claims, papers, results, robust
 from _harness.experiment import Experiment, Scale, format_mean_std, per_seed
 
 EXPERIMENT = "exp2_robust_ablation"
@@ -61,6 +61,23 @@ def tables(experiment: Experiment, runs: dict) -> list[tuple[str, str]]:
     return [("Test accuracy, mean ± std over seeds", results.markdown_table(
         ["method", "paper % (ResNet-56, CIFAR-10, 300 ep)", "ours: final %",
          "ours: best epoch %"], rows))]
+
+
+# -- the document's claims (judged by _harness/claims.py on the records) ----------------------
+def _step(before: str, after: str) -> str:
+    return f"{PAPER[before]:.2f} -> {PAPER[after]:.2f}"
+
+
+CLAIMS = tuple(
+    claims.Claim("001", EXPERIMENT, text, _step(baseline, method),
+                 claims.ablation(method, baseline))
+    for text, method, baseline in (
+        ("+cosine decay adds accuracy to the baseline", "+cosine decay", "Baseline"),
+        ("+TrivialAugment adds accuracy", "+TrivialAugment", "+cosine decay"),
+        ("+CutMix adds accuracy", "+CutMix", "+TrivialAugment"),
+        ("+weight decay off at 75 % adds accuracy", "+Weight Decay off", "+CutMix"),
+        ("the whole recipe beats the baseline", "+Weight Decay off", "Baseline"),
+    ))
 
 
 def main(argv: list[str] | None = None) -> str:

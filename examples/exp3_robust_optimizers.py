@@ -40,8 +40,10 @@ Protocols (the same methods and hyperparameters at every scale):
 
 from __future__ import annotations
 
-from _harness import papers, results, robust
+from _harness import claims, papers, results, robust
 from _harness.experiment import Experiment, Scale, format_mean_std, per_seed
+
+import numpy as np
 
 EXPERIMENT = "exp3_robust_optimizers"
 RATES = papers.EXP3_RATES
@@ -84,6 +86,94 @@ def tables(experiment: Experiment, runs: dict) -> list[tuple[str, str]]:
     return [("Test accuracy % (paper: ResNet-56 on CIFAR-10, 300 epochs; ours: mean ± std over "
              "seeds; RAdaBeliefW is the document's proposal)",
              results.markdown_table(header, rows))]
+
+
+# -- the document's claims (judged by _harness/claims.py on the records) ----------------------
+LARGE_RATE_GROUP = ("AdamW", "RAdam", "AdaBelief")
+
+
+def _accuracy(summary: dict, optimizer: str, lr: float) -> list[float | None]:
+    return claims.seed_values(summary, method_name(optimizer, lr))
+
+
+def spreads(summary: dict, optimizer: str) -> list[float | None]:
+    """Per seed: max - min of ``optimizer``'s accuracy over the three rates."""
+    columns = [_accuracy(summary, optimizer, lr) for lr in RATES]
+    return [None if any(v is None for v in cell) else max(cell) - min(cell)
+            for cell in zip(*columns, strict=True)]
+
+
+def _smallest_spread(summary: dict) -> claims.Verdict:
+    means = {o: np.mean([v for v in spreads(summary, o) if v is not None] or [np.inf])
+             for o in PAPER if o != "RAdaBeliefW"}
+    runner_up = min(means, key=means.get)
+    return claims.compare(spreads(summary, runner_up), spreads(summary, "RAdaBeliefW"),
+                          f"smallest other spread ({runner_up})", "RAdaBeliefW's spread")
+
+
+def adam_diverges(summary: dict) -> claims.Verdict:
+    """Held when every seed (at least 2) diverged, not held when none did."""
+    runs = [run.get(method_name("Adam", 0.1)) for run in summary.get("runs", {}).values()]
+    runs = [r for r in runs if r is not None and not r.get("not_run")]
+    if not runs:
+        return claims.Verdict(claims.NOT_RUN, claims.NOT_RUN)
+    diverged = sum(bool(r.get("diverged")) for r in runs)
+    accuracy = [r["final_test_accuracy"] for r in runs if not r.get("diverged")]
+    ours = f"diverged in {diverged} of {len(runs)} seeds" + (
+        f"; final accuracy {format_mean_std(accuracy)} where it trained" if accuracy else "")
+    if len(runs) < 2:  # as for every comparison: one seed decides nothing
+        return claims.Verdict(ours, claims.INCONCLUSIVE)
+    if diverged == len(runs):
+        return claims.Verdict(ours, claims.HELD)
+    return claims.Verdict(ours, claims.NOT_HELD if diverged == 0 else claims.INCONCLUSIVE)
+
+
+def _mean_over(summary: dict, optimizers: tuple[str, ...], lr: float) -> list[float | None]:
+    columns = [_accuracy(summary, o, lr) for o in optimizers]
+    return [None if any(v is None for v in cell) else float(np.mean(cell))
+            for cell in zip(*columns, strict=True)]
+
+
+def _large_rate_hurts(summary: dict) -> claims.Verdict:
+    return claims.compare(_mean_over(summary, LARGE_RATE_GROUP, 0.01),
+                          _mean_over(summary, LARGE_RATE_GROUP, 0.1), "mean at lr 0.01",
+                          "mean at lr 0.1")
+
+
+def _paper(optimizer: str, lr: float) -> float | None:
+    return PAPER[optimizer][RATES.index(lr)]
+
+
+def _paper_large_rate() -> str:
+    def mean(lr: float) -> float:
+        return float(np.mean([_paper(o, lr) for o in LARGE_RATE_GROUP]))
+
+    return f"mean {mean(0.1):.2f} at 0.1 vs {mean(0.01):.2f} at 0.01"
+
+
+def _paper_spreads() -> str:
+    """RAdaBeliefW's spread and the next smallest of the paper's table 2 (an optimizer that
+    diverged at some rate has no spread)."""
+    spread = {o: max(cells) - min(cells) for o, cells in PAPER.items() if None not in cells}
+    runner_up = min((o for o in spread if o != "RAdaBeliefW"), key=spread.get)
+    return (f"spread {spread['RAdaBeliefW']:.2f} (next smallest: {runner_up} "
+            f"{spread[runner_up]:.2f})")
+
+
+CLAIMS = (
+    claims.Claim("001", EXPERIMENT, "NAG loses much accuracy at a small rate",
+                 f"NAG {_paper('NAG', 0.1):.2f} at lr 0.1, {_paper('NAG', 0.001):.2f} at 0.001",
+                 claims.greater(method_name("NAG", 0.1), method_name("NAG", 0.001))),
+    claims.Claim("001", EXPERIMENT, "Adam diverges at lr 0.1",
+                 "diverged" if _paper("Adam", 0.1) is None else f"{_paper('Adam', 0.1):.2f}",
+                 adam_diverges),
+    claims.Claim("001", EXPERIMENT,
+                 "AdamW, RAdam and AdaBelief are less accurate at lr 0.1 than at 0.01",
+                 _paper_large_rate(), _large_rate_hurts),
+    claims.Claim("001", EXPERIMENT,
+                 "RAdaBeliefW has the smallest spread over lr 0.1 / 0.01 / 0.001",
+                 _paper_spreads(), _smallest_spread),
+)
 
 
 def main(argv: list[str] | None = None) -> str:

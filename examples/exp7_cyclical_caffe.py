@@ -63,7 +63,7 @@ import math
 import os
 from typing import Any
 
-from _harness import models, papers, results
+from _harness import claims, models, papers, results
 from _harness.experiment import Experiment, Scale, format_mean_std, mean_std
 from _harness.training import Batches, Method, classifier
 
@@ -302,6 +302,93 @@ def range_test_line(bounds: dict | None) -> str:
             f"Smith's rule reads base_lr {bounds['base_lr']:.3g}, max_lr "
             f"{bounds['max_lr']:.3g} (paper: {papers.EXP7_BOUNDS[0]:g} and "
             f"{papers.EXP7_BOUNDS[1]:g}); see lr_range_test.png and lr_range_test.csv")
+
+
+# -- the document's claims (judged by _harness/claims.py on the records) ----------------------
+def paper_read_at(method: str, iteration: int) -> float:
+    """The paper's accuracy % of a method ("triangular2" of table 2, "Adam fixed" of table 3)
+    at ``iteration``."""
+    optimizer, _, policy = method.partition(" ")
+    if optimizer in papers.EXP7_TABLE3:
+        return papers.exp7_optimizer(optimizer, policy, iteration)
+    paper_iterations, accuracy = papers.exp7_policy(method)
+    if paper_iterations != iteration:
+        raise KeyError(f"table 2 reports {method} at {paper_iterations:,}, not {iteration:,}")
+    return accuracy
+
+
+def _read_claim(text: str, method_a: str, at_a: int, method_b: str, at_b: int, *,
+                at_least: bool = False, margin: float = 0.0, medium_cut: str | None = None
+                ) -> claims.Claim:
+    """A claim "``method_a`` at ``at_a`` beats (or, ``at_least``, reaches within ``margin``
+    of) ``method_b`` at ``at_b``", with the paper's two numbers; a claim to reach or beat the
+    baseline in fewer iterations waits for the baseline to converge."""
+    def judge(summary: dict) -> claims.Verdict:
+        return claims.compare(claims.read_at(summary, method_a, at_a),
+                              claims.read_at(summary, method_b, at_b),
+                              f"{method_a} at {at_a:,}", f"{method_b} at {at_b:,}",
+                              at_least=at_least, margin=margin)
+
+    paper = (f"{paper_read_at(method_a, at_a):.1f} at {at_a:,} vs "
+             f"{paper_read_at(method_b, at_b):.1f} at {at_b:,}")
+    if at_least or at_a < at_b:
+        judge = claims.converged(judge, method_b)
+    return claims.Claim("004", EXPERIMENT, text, paper, judge, medium_cut)
+
+
+MEDIUM_CUT = ("arm cut for the CPU budget: the medium protocol runs triangular2, exp_range, "
+              "decay, fixed and Caffe's standard run (experiment 7's docstring)")
+BOUNDS_FACTOR = 2.0  # the range test's bounds are "near" the paper's within this factor
+
+
+def range_bounds(summary: dict) -> claims.Verdict:
+    """Held when both bounds the range test read are within ``BOUNDS_FACTOR`` of the paper's."""
+    bounds = summary.get("range_test")
+    if not bounds:
+        return claims.Verdict(claims.NOT_RUN, claims.NOT_RUN)
+    base, peak = bounds["base_lr"], bounds["max_lr"]
+    if base is None or peak is None:  # the curve showed no rise to read bounds from
+        return claims.Verdict(f"no bounds: {bounds.get('error', 'none read')}", claims.NOT_HELD)
+    ours = f"base_lr {base:.3g}, max_lr {peak:.3g} ({bounds['iterations']} iterations, 1 run)"
+    near = all(p / BOUNDS_FACTOR <= v <= p * BOUNDS_FACTOR
+               for v, p in zip((base, peak), papers.EXP7_BOUNDS, strict=True))
+    return claims.Verdict(ours, claims.HELD if near else claims.NOT_HELD)
+
+
+CLAIMS = (
+    _read_claim("triangular2 reaches the fixed rate's final accuracy in <= 40 % of its "
+                "iterations (a constant 0.001)", "triangular2", 25_000, "fixed", 70_000,
+                at_least=True),
+    _read_claim("triangular2 reaches Caffe's standard run (0.001, x0.1 at 60,000 and 65,000) "
+                "in <= 40 % of its iterations", "triangular2", 25_000, CAFFE_STANDARD,
+                70_000, at_least=True),
+    _read_claim("exp_range beats fixed, in 60 % of the iterations",
+                "exp_range", 42_000, "fixed", 70_000),
+    _read_claim("exp_range beats Caffe's standard run, in 60 % of the iterations",
+                "exp_range", 42_000, CAFFE_STANDARD, 70_000),
+    _read_claim("triangular2 beats linear decay at 25,000 iterations",
+                "triangular2", 25_000, "decay", 25_000),
+    _read_claim("exp_range beats Caffe's exp policy", "exp_range", 42_000, "exp", 70_000,
+                medium_cut=MEDIUM_CUT),
+    _read_claim("Nesterov + triangular at 25,000 comes within 1 point of fixed at 70,000",
+                "Nesterov triangular", 25_000, "Nesterov fixed", 70_000,
+                at_least=True, margin=1.0, medium_cut=MEDIUM_CUT),
+    _read_claim("Adam + triangular at 70,000 comes within 1 point of fixed at 70,000",
+                "Adam triangular", 70_000, "Adam fixed", 70_000, at_least=True, margin=1.0,
+                medium_cut=MEDIUM_CUT),
+    _read_claim("RMSprop + triangular at 70,000 comes within 1 point of fixed at 70,000",
+                "RMSprop triangular", 70_000, "RMSprop fixed", 70_000, at_least=True,
+                margin=1.0, medium_cut=MEDIUM_CUT),
+    _read_claim("AdaGrad + triangular at 25,000 beats fixed at 70,000",
+                "AdaGrad triangular", 25_000, "AdaGrad fixed", 70_000, medium_cut=MEDIUM_CUT),
+    _read_claim("AdaDelta + triangular at 25,000 reaches fixed at 70,000",
+                "AdaDelta triangular", 25_000, "AdaDelta fixed", 70_000, at_least=True,
+                medium_cut=MEDIUM_CUT),
+    claims.Claim("004", EXPERIMENT,
+                 f"the range test's bounds are near the paper's (each within x{BOUNDS_FACTOR:g})",
+                 f"base_lr {papers.EXP7_BOUNDS[0]:g}, max_lr {papers.EXP7_BOUNDS[1]:g}",
+                 range_bounds),
+)
 
 
 def main(argv: list[str] | None = None) -> str:

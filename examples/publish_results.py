@@ -12,7 +12,8 @@ protocols (from the script's docstring, the one place they are written), then ea
 protocol, model, seeds, hardware and wall time), or "not run" with the command that runs it.
 Experiment 5 and the demo get their ``table.md`` between their markers. Between
 ``<!-- results:claims -->`` markers goes the claims table of the medium protocols, between
-``<!-- results:claims-reduced -->`` markers that of the short runs (``_harness/claims.py``).
+``<!-- results:claims-reduced -->`` markers that of the short runs (each script's ``CLAIMS``,
+judged by ``_harness/claims.py``).
 Everything else on the page is kept.
 
 Before a page is written or checked, every ``summary.json`` is checked against its run records:
@@ -36,13 +37,8 @@ import sys
 
 from _harness import claims, results
 
-EXPERIMENTS = {  # marker: (results folder prefix, script)
-    "exp1": ("exp1_warmup_adabound", "exp1_warmup_adabound.py"),
-    "exp2": ("exp2_robust_ablation", "exp2_robust_ablation.py"),
-    "exp3": ("exp3_robust_optimizers", "exp3_robust_optimizers.py"),
-    "exp4": ("exp4_robust_grid", "exp4_robust_grid.py"),
-    "exp7": ("exp7_cyclical_caffe", "exp7_cyclical_caffe.py"),
-}
+EXPERIMENTS = {  # marker ("exp1"): (results folder prefix, script), for every claims script
+    name.split("_")[0]: (name, f"{name}.py") for name in claims.CLAIM_SCRIPTS}
 PROTOCOL_DIRS = {"medium": "medium", "reduced": "exp10"}  # under --runs-dir
 SINGLE_RUNS = {  # marker: (folder under --runs-dir with its table.md, the command that fills it)
     "exp5": ("exp5_full/exp5_classic_mlp_fashion_mnist",

@@ -1,10 +1,11 @@
 """The source documents' qualitative claims, one row each, judged on our measured numbers.
 
 Every claim of the warm-up AdaBound document (000), the robust-recipe document (001) and the
-cyclical-learning-rate document (004) that experiments 1, 2, 3, 4 and 7 can test is a ``Claim``:
-its text, the paper's numbers, and a judge that reads the experiment's ``summary.json`` (written
-by ``Experiment.write``) and the runs' curves (``runs/*.csv``) and returns our numbers and a
-verdict. Each claims table judges one protocol, named above it.
+cyclical-learning-rate document (004) that experiments 1, 2, 3, 4 and 7 can test is a ``Claim``
+in its experiment's script (``CLAIMS``): its text, the paper's numbers, and a judge that reads
+the experiment's ``summary.json`` (written by ``Experiment.write``) and the runs' curves
+(``runs/*.csv``) and returns our numbers and a verdict. This module holds the rules they are
+judged by. Each claims table judges one protocol, named above it.
 
 - **held**: shown: the measured gap points the claimed way and is larger than two standard
   deviations of the per-seed paired differences (every method of a seed shares initial
@@ -32,14 +33,15 @@ they are judged on that run. Nothing here is estimated or copied.
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from _harness import papers, results
-from _harness.experiment import per_seed
+from _harness import results
+from _harness.experiment import format_mean_std, per_seed
 
 import numpy as np
 
@@ -57,6 +59,8 @@ PROTOCOLS = {  # the protocol a claims table judges: what the page says above it
     "reduced": "the reduced protocols (short runs)",
 }
 
+CLAIM_SCRIPTS = ("exp1_warmup_adabound", "exp2_robust_ablation", "exp3_robust_optimizers",
+                 "exp4_robust_grid", "exp7_cyclical_caffe")  # each defines CLAIMS
 SOURCES = {
     "000": "000 warm-up AdaBound (Namiki & Yamaguchi)",
     "001": "001 robust recipe (Noguchi & Yamauchi)",
@@ -95,13 +99,6 @@ def read_at(summary: dict, method: str, iteration: int) -> list[float | None]:
     return [None if v is None else CHANCE if not math.isfinite(v) else float(v) for v in values]
 
 
-def _stats(values: Sequence[float]) -> str:
-    values = np.asarray(values, float)
-    if len(values) > 1:
-        return f"{values.mean():.2f} ± {values.std(ddof=1):.2f}"
-    return f"{values.mean():.2f}"
-
-
 def compare(a: Sequence[float | None], b: Sequence[float | None], label_a: str, label_b: str,
             *, at_least: bool = False, margin: float = 0.0) -> Verdict:
     """Judges "a > b" (or, ``at_least``, "a >= b - margin") on paired per-seed values."""
@@ -113,7 +110,8 @@ def compare(a: Sequence[float | None], b: Sequence[float | None], label_a: str, 
     gap = float(differences.mean())
     n = len(pairs)
     sd = float(differences.std(ddof=1)) if n > 1 else float("nan")
-    ours = (f"{label_a} {_stats(xs)} vs {label_b} {_stats(ys)}; gap {xs.mean() - ys.mean():+.2f}"
+    ours = (f"{label_a} {format_mean_std(xs)} vs {label_b} {format_mean_std(ys)}; "
+            f"gap {xs.mean() - ys.mean():+.2f}"
             + (f" (2 sd {2 * sd:.2f}, {n} seeds)" if n > 1 else " (1 seed)"))
     if n < 2:
         return Verdict(ours, INCONCLUSIVE)
@@ -126,7 +124,7 @@ def compare(a: Sequence[float | None], b: Sequence[float | None], label_a: str, 
     return Verdict(ours, HELD if gap > 0 else NOT_HELD)
 
 
-def _greater(method_a: str, method_b: str, key: str = "final_test_accuracy"):
+def greater(method_a: str, method_b: str, key: str = "final_test_accuracy"):
     def judge(summary: dict) -> Verdict:
         return compare(seed_values(summary, method_a, key), seed_values(summary, method_b, key),
                        method_a, method_b)
@@ -179,248 +177,17 @@ def converged(judge: Callable[[dict], Verdict], baseline: str) -> Callable[[dict
     return gated
 
 
-def _ablation(method_a: str, method_b: str) -> Callable[[dict], Verdict]:
+def ablation(method_a: str, method_b: str) -> Callable[[dict], Verdict]:
     """An ablation step "``method_a`` adds accuracy to ``method_b``", judged once
     ``method_b`` has converged."""
-    return converged(_greater(method_a, method_b), method_b)
+    return converged(greater(method_a, method_b), method_b)
 
 
-# -- experiment 1 ---------------------------------------------------------------------------
-EXP1_METHODS = ("AdaBound", "RAdam", "w10AdaBound", "w20AdaBound", "w30AdaBound",
-                "w40AdaBound", "w50AdaBound")
-
-
-def _radam_best(summary: dict) -> Verdict:
-    others = [m for m in EXP1_METHODS if m != "RAdam"]
-    means = {m: np.mean([v for v in seed_values(summary, m) if v is not None] or [-1])
-             for m in others}
-    runner_up = max(means, key=means.get)
-    return compare(seed_values(summary, "RAdam"), seed_values(summary, runner_up), "RAdam",
-                   f"best other ({runner_up})")
-
-
-# -- experiment 3 ---------------------------------------------------------------------------
-EXP3_OPTIMIZERS = tuple(papers.EXP3_TABLE2)
-EXP3_RATES = papers.EXP3_RATES
-LARGE_RATE_GROUP = ("AdamW", "RAdam", "AdaBelief")
-
-
-def _exp3(summary: dict, optimizer: str, lr: float) -> list[float | None]:
-    return seed_values(summary, f"{optimizer} lr={lr:g}")
-
-
-def spreads(summary: dict, optimizer: str) -> list[float | None]:
-    """Per seed: max - min of ``optimizer``'s accuracy over the three rates."""
-    columns = [_exp3(summary, optimizer, lr) for lr in EXP3_RATES]
-    return [None if any(v is None for v in cell) else max(cell) - min(cell)
-            for cell in zip(*columns, strict=True)]
-
-
-def _smallest_spread(summary: dict) -> Verdict:
-    means = {o: np.mean([v for v in spreads(summary, o) if v is not None] or [np.inf])
-             for o in EXP3_OPTIMIZERS if o != "RAdaBeliefW"}
-    runner_up = min(means, key=means.get)
-    verdict = compare(spreads(summary, runner_up), spreads(summary, "RAdaBeliefW"),
-                      f"smallest other spread ({runner_up})", "RAdaBeliefW's spread")
-    return verdict
-
-
-def _adam_diverges(summary: dict) -> Verdict:
-    runs = [run.get("Adam lr=0.1") for run in summary.get("runs", {}).values()]
-    runs = [r for r in runs if r is not None and not r.get("not_run")]
-    if not runs:
-        return Verdict(NOT_RUN, NOT_RUN)
-    diverged = sum(bool(r.get("diverged")) for r in runs)
-    accuracy = [r["final_test_accuracy"] for r in runs if not r.get("diverged")]
-    ours = f"diverged in {diverged} of {len(runs)} seeds" + (
-        f"; final accuracy {_stats(accuracy)} where it trained" if accuracy else "")
-    if len(runs) < 2:  # as for every comparison: one seed decides nothing
-        return Verdict(ours, INCONCLUSIVE)
-    if diverged == len(runs):
-        return Verdict(ours, HELD)
-    return Verdict(ours, NOT_HELD if diverged == 0 else INCONCLUSIVE)
-
-
-def _mean_over(summary: dict, optimizers: Sequence[str], lr: float) -> list[float | None]:
-    columns = [_exp3(summary, o, lr) for o in optimizers]
-    return [None if any(v is None for v in cell) else float(np.mean(cell))
-            for cell in zip(*columns, strict=True)]
-
-
-def _large_rate_hurts(summary: dict) -> Verdict:
-    return compare(_mean_over(summary, LARGE_RATE_GROUP, 0.01),
-                   _mean_over(summary, LARGE_RATE_GROUP, 0.1), "mean at lr 0.01", "mean at lr 0.1")
-
-
-def _paper_exp3(optimizer: str, lr: float) -> float | None:
-    return papers.EXP3_TABLE2[optimizer][EXP3_RATES.index(lr)]
-
-
-def _paper_large_rate() -> str:
-    def mean(lr: float) -> float:
-        return float(np.mean([_paper_exp3(o, lr) for o in LARGE_RATE_GROUP]))
-
-    return f"mean {mean(0.1):.2f} at 0.1 vs {mean(0.01):.2f} at 0.01"
-
-
-def _paper_spreads() -> str:
-    """RAdaBeliefW's spread and the next smallest of the paper's table 2 (an optimizer that
-    diverged at some rate has no spread)."""
-    spread = {o: max(cells) - min(cells) for o, cells in papers.EXP3_TABLE2.items()
-              if None not in cells}
-    runner_up = min((o for o in spread if o != "RAdaBeliefW"), key=spread.get)
-    return (f"spread {spread['RAdaBeliefW']:.2f} (next smallest: {runner_up} "
-            f"{spread[runner_up]:.2f})")
-
-
-# -- experiment 4 ---------------------------------------------------------------------------
-GRID_MAX_SPREAD = 2.0  # points: the paper's 3 x 3 subset spans 1.15, its 5 x 5 grid 1.15
-
-
-def _cells(cells: list[list[float | None]]) -> str:
-    count = int(np.isfinite(results.grid_array(cells)).sum())
-    return f"{count} cells: {results.grid_statistics(cells)}"
-
-
-def _grid_robust(summary: dict) -> Verdict:
-    cells = summary.get("grid", {}).get("ours")
-    if not cells:
-        return Verdict(NOT_RUN, NOT_RUN)
-    flat = results.grid_array(cells)
-    if np.isnan(flat).all():
-        return Verdict(NOT_RUN, NOT_RUN)
-    spread = float(np.nanmax(flat) - np.nanmin(flat))
-    ours = f"{_cells(cells)} (1 seed)"
-    return Verdict(ours, HELD if spread <= GRID_MAX_SPREAD else NOT_HELD)
-
-
-# -- experiment 7 ---------------------------------------------------------------------------
-def paper_read_at(method: str, iteration: int) -> float:
-    """The paper's accuracy % of an experiment-7 method ("triangular2" of table 2, "Adam fixed"
-    of table 3) at ``iteration``."""
-    optimizer, _, policy = method.partition(" ")
-    if optimizer in papers.EXP7_TABLE3:
-        return papers.exp7_optimizer(optimizer, policy, iteration)
-    paper_iterations, accuracy = papers.exp7_policy(method)
-    if paper_iterations != iteration:
-        raise KeyError(f"table 2 reports {method} at {paper_iterations:,}, not {iteration:,}")
-    return accuracy
-
-
-def _read_claim(text: str, method_a: str, at_a: int, method_b: str, at_b: int, *,
-                at_least: bool = False, margin: float = 0.0, medium_cut: str | None = None
-                ) -> Claim:
-    """A document-004 claim "``method_a`` at ``at_a`` beats (or, ``at_least``, reaches within
-    ``margin`` of) ``method_b`` at ``at_b``", with the paper's two numbers; a claim to reach
-    or beat the baseline in fewer iterations waits for the baseline to converge."""
-    def judge(summary: dict) -> Verdict:
-        return compare(read_at(summary, method_a, at_a), read_at(summary, method_b, at_b),
-                       f"{method_a} at {at_a:,}", f"{method_b} at {at_b:,}",
-                       at_least=at_least, margin=margin)
-
-    paper = (f"{paper_read_at(method_a, at_a):.1f} at {at_a:,} vs "
-             f"{paper_read_at(method_b, at_b):.1f} at {at_b:,}")
-    if at_least or at_a < at_b:
-        judge = converged(judge, method_b)
-    return Claim("004", "exp7_cyclical_caffe", text, paper, judge, medium_cut)
-
-
-EXP7_CUT = ("arm cut for the CPU budget: the medium protocol runs triangular2, exp_range, "
-            "decay, fixed and Caffe's standard run (experiment 7's docstring)")
-PAPER_BOUNDS = papers.EXP7_BOUNDS
-BOUNDS_FACTOR = 2.0
-
-
-def _range_bounds(summary: dict) -> Verdict:
-    bounds = summary.get("range_test")
-    if not bounds:
-        return Verdict(NOT_RUN, NOT_RUN)
-    base, peak = bounds["base_lr"], bounds["max_lr"]
-    if base is None or peak is None:  # the curve showed no rise to read bounds from
-        return Verdict(f"no bounds: {bounds.get('error', 'none read')}", NOT_HELD)
-    ours = f"base_lr {base:.3g}, max_lr {peak:.3g} ({bounds['iterations']} iterations, 1 run)"
-    near = all(p / BOUNDS_FACTOR <= v <= p * BOUNDS_FACTOR
-               for v, p in zip((base, peak), PAPER_BOUNDS, strict=True))
-    return Verdict(ours, HELD if near else NOT_HELD)
-
-
-T1, FIGURE2 = papers.EXP2_TABLE1, papers.EXP1_FIGURE2
-
-
-def _figure2(method: str) -> str:
-    return f"figure 2 (curves): {method} {FIGURE2[method]}"
-
-
-def _step(before: str, after: str) -> str:
-    return f"{T1[before]:.2f} -> {T1[after]:.2f}"
-
-
-CLAIMS: tuple[Claim, ...] = (
-    Claim("000", "exp1_warmup_adabound", "w10AdaBound generalizes better than AdaBound",
-          _figure2("w10AdaBound"), _greater("w10AdaBound", "AdaBound")),
-    Claim("000", "exp1_warmup_adabound", "w20AdaBound generalizes better than AdaBound",
-          _figure2("w20AdaBound"), _greater("w20AdaBound", "AdaBound")),
-    Claim("000", "exp1_warmup_adabound", "RAdam is the most accurate of the seven",
-          _figure2("RAdam"), _radam_best),
-    Claim("001", "exp2_robust_ablation", "+cosine decay adds accuracy to the baseline",
-          _step("Baseline", "+cosine decay"), _ablation("+cosine decay", "Baseline")),
-    Claim("001", "exp2_robust_ablation", "+TrivialAugment adds accuracy",
-          _step("+cosine decay", "+TrivialAugment"), _ablation("+TrivialAugment", "+cosine decay")),
-    Claim("001", "exp2_robust_ablation", "+CutMix adds accuracy",
-          _step("+TrivialAugment", "+CutMix"), _ablation("+CutMix", "+TrivialAugment")),
-    Claim("001", "exp2_robust_ablation", "+weight decay off at 75 % adds accuracy",
-          _step("+CutMix", "+Weight Decay off"), _ablation("+Weight Decay off", "+CutMix")),
-    Claim("001", "exp2_robust_ablation", "the whole recipe beats the baseline",
-          _step("Baseline", "+Weight Decay off"), _ablation("+Weight Decay off", "Baseline")),
-    Claim("001", "exp3_robust_optimizers", "NAG loses much accuracy at a small rate",
-          f"NAG {_paper_exp3('NAG', 0.1):.2f} at lr 0.1, {_paper_exp3('NAG', 0.001):.2f} at 0.001",
-          _greater("NAG lr=0.1", "NAG lr=0.001")),
-    Claim("001", "exp3_robust_optimizers", "Adam diverges at lr 0.1",
-          "diverged" if _paper_exp3("Adam", 0.1) is None else f"{_paper_exp3('Adam', 0.1):.2f}",
-          _adam_diverges),
-    Claim("001", "exp3_robust_optimizers",
-          "AdamW, RAdam and AdaBelief are less accurate at lr 0.1 than at 0.01",
-          _paper_large_rate(), _large_rate_hurts),
-    Claim("001", "exp3_robust_optimizers",
-          "RAdaBeliefW has the smallest spread over lr 0.1 / 0.01 / 0.001",
-          _paper_spreads(), _smallest_spread),
-    Claim("001", "exp4_robust_grid",
-          f"RAdaBeliefW is robust over lr x weight decay (max - min <= {GRID_MAX_SPREAD:g} "
-          "points over the grid)", _cells(papers.EXP4_TABLE3), _grid_robust),
-    _read_claim("triangular2 reaches the fixed rate's final accuracy in <= 40 % of its "
-                "iterations (a constant 0.001)", "triangular2", 25_000, "fixed", 70_000,
-                at_least=True),
-    _read_claim("triangular2 reaches Caffe's standard run (0.001, x0.1 at 60,000 and 65,000) "
-                "in <= 40 % of its iterations", "triangular2", 25_000, papers.EXP7_CAFFE_STANDARD,
-                70_000, at_least=True),
-    _read_claim("exp_range beats fixed, in 60 % of the iterations",
-                "exp_range", 42_000, "fixed", 70_000),
-    _read_claim("exp_range beats Caffe's standard run, in 60 % of the iterations",
-                "exp_range", 42_000, papers.EXP7_CAFFE_STANDARD, 70_000),
-    _read_claim("triangular2 beats linear decay at 25,000 iterations",
-                "triangular2", 25_000, "decay", 25_000),
-    _read_claim("exp_range beats Caffe's exp policy", "exp_range", 42_000, "exp", 70_000,
-                medium_cut=EXP7_CUT),
-    _read_claim("Nesterov + triangular at 25,000 comes within 1 point of fixed at 70,000",
-                "Nesterov triangular", 25_000, "Nesterov fixed", 70_000,
-                at_least=True, margin=1.0,
-                medium_cut=EXP7_CUT),
-    _read_claim("Adam + triangular at 70,000 comes within 1 point of fixed at 70,000",
-                "Adam triangular", 70_000, "Adam fixed", 70_000, at_least=True, margin=1.0,
-                medium_cut=EXP7_CUT),
-    _read_claim("RMSprop + triangular at 70,000 comes within 1 point of fixed at 70,000",
-                "RMSprop triangular", 70_000, "RMSprop fixed", 70_000, at_least=True, margin=1.0,
-                medium_cut=EXP7_CUT),
-    _read_claim("AdaGrad + triangular at 25,000 beats fixed at 70,000",
-                "AdaGrad triangular", 25_000, "AdaGrad fixed", 70_000,
-                medium_cut=EXP7_CUT),
-    _read_claim("AdaDelta + triangular at 25,000 reaches fixed at 70,000",
-                "AdaDelta triangular", 25_000, "AdaDelta fixed", 70_000, at_least=True,
-                medium_cut=EXP7_CUT),
-    Claim("004", "exp7_cyclical_caffe",
-          f"the range test's bounds are near the paper's (each within x{BOUNDS_FACTOR:g})",
-          f"base_lr {PAPER_BOUNDS[0]:g}, max_lr {PAPER_BOUNDS[1]:g}", _range_bounds),
-)
+# -- the claims, from the experiments' scripts -----------------------------------------------
+def all_claims() -> tuple[Claim, ...]:
+    """Every experiment script's ``CLAIMS``, in ``CLAIM_SCRIPTS`` order (the table's rows)."""
+    return tuple(claim for script in CLAIM_SCRIPTS
+                 for claim in importlib.import_module(script).CLAIMS)
 
 
 def load_summary(results_dir: str, experiment: str, dataset: str) -> dict | None:
@@ -450,7 +217,7 @@ def judge_all(results_dir: str, dataset: str = "fashion_mnist", protocol: str = 
         raise ValueError(f"protocol must be one of {sorted(PROTOCOLS)}, got {protocol!r}")
     medium = protocol == "medium"
     judged = []
-    for claim in CLAIMS:
+    for claim in all_claims():
         summary = load_summary(results_dir, claim.experiment, dataset)
         ran = summary is not None and summary.get("provenance", {}).get("scale") == protocol
         if medium and claim.medium_cut:

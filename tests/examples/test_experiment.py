@@ -1,5 +1,6 @@
 """The shared Experiment: command line, plan skipping, paired batches, resume, claims, pages."""
 
+import importlib
 import json
 import os
 
@@ -8,6 +9,8 @@ from _harness.experiment import Experiment, Scale, format_mean_std, per_seed
 from _harness.results import ResultsDir
 from _harness.training import Batches, BestWeights, Method, Plan, train
 
+import exp3_robust_optimizers as exp3
+import exp7_cyclical_caffe as exp7
 import keras
 import numpy as np
 import pytest
@@ -417,7 +420,7 @@ def test_a_reaches_or_ablation_verdict_needs_a_converged_baseline():
     unknown = judge(summary(None))
     assert unknown.verdict == claims.INCONCLUSIVE and "curve not recorded" in unknown.ours
     # the gate applies to every ablation step and to experiment 7's "in fewer iterations"
-    gated = {c.text for c in claims.CLAIMS if hasattr(c.judge, "converged_baseline")}
+    gated = {c.text for c in claims.all_claims() if hasattr(c.judge, "converged_baseline")}
     assert judge.converged_baseline == "b"
     assert "+CutMix adds accuracy" in gated and "the whole recipe beats the baseline" in gated
     assert "exp_range beats fixed, in 60 % of the iterations" in gated
@@ -428,7 +431,7 @@ def test_a_reaches_or_ablation_verdict_needs_a_converged_baseline():
 @pytest.mark.backend_agnostic
 def test_range_test_bounds_verdicts():
     def verdict(bounds):
-        return claims._range_bounds({"range_test": bounds})
+        return exp7.range_bounds({"range_test": bounds})
 
     near = verdict({"base_lr": 0.0019, "max_lr": 0.009, "iterations": 400})
     assert near.verdict == claims.HELD  # each within x2 of 0.001 / 0.006
@@ -461,7 +464,9 @@ def test_paper_column_is_derived_from_the_transcribed_tables():
     recipe document prints beside its tables (table 2's spreads and means, table 3's 25-cell
     mean 97.03 / variance 0.11) must come out of our transcription of its cells, so a mistyped
     cell fails here."""
-    paper = {c.text: c.paper for c in claims.CLAIMS}
+    paper = {c.text: c.paper for c in claims.all_claims()}
+    for script in claims.CLAIM_SCRIPTS:  # each experiment's claims live in its script
+        assert {c.experiment for c in importlib.import_module(script).CLAIMS} == {script}
     assert paper["RAdaBeliefW has the smallest spread over lr 0.1 / 0.01 / 0.001"] == (
         "spread 2.19 (next smallest: AdaBelief 2.97)")
     assert paper["AdamW, RAdam and AdaBelief are less accurate at lr 0.1 than at 0.01"] == (
@@ -475,7 +480,7 @@ def test_paper_column_is_derived_from_the_transcribed_tables():
         "76.0 at 25,000 vs 74.6 at 70,000")
     assert paper["+CutMix adds accuracy"] == "94.51 -> 95.11"
     with pytest.raises(KeyError, match="25,000"):  # table 2 reads fixed at 70,000 only
-        claims.paper_read_at("fixed", 25_000)
+        exp7.paper_read_at("fixed", 25_000)
 
 
 def _summary(runs: dict, **extra) -> dict:
@@ -490,7 +495,7 @@ def _summary(runs: dict, **extra) -> dict:
 @pytest.mark.backend_agnostic
 def test_adam_divergence_needs_two_seeds_for_a_verdict():
     def verdict(per_seed):
-        return claims._adam_diverges(_summary({"Adam lr=0.1": per_seed})).verdict
+        return exp3.adam_diverges(_summary({"Adam lr=0.1": per_seed})).verdict
 
     assert verdict([57.1]) == claims.INCONCLUSIVE  # one seed that trained
     assert verdict([None]) == claims.INCONCLUSIVE  # one seed that diverged
@@ -520,8 +525,8 @@ def test_claims_and_publishing_from_fake_results(tmp_path):
         "Baseline": [90.0, 90.2, 90.1], "+cosine decay": [90.1, 90.0, 90.3],
         "+TrivialAugment": [91.0, 91.1, 91.2], "+CutMix": [90.0, 90.2, 90.1],
         "+Weight Decay off": [91.5, 91.6, 91.7]})))
-    spread = {f"{o} lr={lr:g}": [90.0, 90.0, 90.0] for o in claims.EXP3_OPTIMIZERS
-              for lr in claims.EXP3_RATES}
+    spread = {f"{o} lr={lr:g}": [90.0, 90.0, 90.0] for o in exp3.PAPER
+              for lr in exp3.RATES}
     spread.update({"NAG lr=0.001": [80.0, 81.0, 82.0], "Adam lr=0.1": [None, None, None],
                    "RAdaBeliefW lr=0.1": [89.0, 89.0, 89.0]})  # its spread 1, all others 0
     _write(reduced, "exp3_robust_optimizers_fashion_mnist", _summary(spread))
@@ -545,7 +550,7 @@ def test_claims_and_publishing_from_fake_results(tmp_path):
     medium_block, reduced_block = (text.split(f"<!-- results:{m} -->")[1].split("<!-- /")[0]
                                    for m in ("claims", "claims-reduced"))
     assert "Protocol judged: **the medium protocols" in medium_block
-    assert f"{len(claims.CLAIMS)} not run at medium scale" in medium_block
+    assert f"{len(claims.all_claims())} not run at medium scale" in medium_block
     assert "Protocol judged: **the reduced protocols (short runs)**" in reduced_block
     assert "5 held, 2 did not hold, 2 inconclusive" in reduced_block
     assert reduced_block.count("| **held** |") == 5
