@@ -504,6 +504,19 @@ def test_adam_divergence_needs_two_seeds_for_a_verdict():
     assert verdict([None, 60.0, None]) == claims.INCONCLUSIVE
 
 
+@pytest.mark.backend_agnostic
+def test_large_rate_claim_is_judged_on_the_group_members_that_ran():
+    judge = next(c.judge for c in exp3.CLAIMS if c.text.startswith("AdamW, RAdam and AdaBelief"))
+    radam = {"RAdam lr=0.01": [91.0, 91.5, 92.0], "RAdam lr=0.1": [88.0, 88.2, 88.1]}
+    partial = judge(_summary(radam))  # the medium protocol's arms
+    assert partial.verdict == claims.HELD
+    assert partial.ours.startswith("RAdam only (AdamW and AdaBelief not run); RAdam at lr 0.01")
+    whole = judge(_summary({**radam, **{f"{o} lr={lr:g}": [90.0, 90.0, 90.0]
+                                        for o in ("AdamW", "AdaBelief") for lr in (0.1, 0.01)}}))
+    assert whole.ours.startswith("mean at lr 0.01 90.50 ± 0.17 vs mean at lr 0.1 89.37")
+    assert judge(_summary({"NAG lr=0.1": [90.0]})).verdict == claims.NOT_RUN
+
+
 def _write(root, folder, summary):
     os.makedirs(root / folder, exist_ok=True)
     (root / folder / "summary.json").write_text(json.dumps(summary))
