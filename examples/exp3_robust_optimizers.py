@@ -105,11 +105,19 @@ def spreads(summary: dict, optimizer: str) -> list[float | None]:
 
 
 def _smallest_spread(summary: dict) -> claims.Verdict:
+    """RAdaBeliefW's spread against the smallest of the others that ran at all three rates,
+    naming them where some did not (the medium protocol's cut arms)."""
     means = {o: np.mean([v for v in spreads(summary, o) if v is not None] or [np.inf])
              for o in PAPER if o != "RAdaBeliefW"}
     runner_up = min(means, key=means.get)
-    return claims.compare(spreads(summary, runner_up), spreads(summary, "RAdaBeliefW"),
-                          f"smallest other spread ({runner_up})", "RAdaBeliefW's spread")
+    verdict = claims.compare(spreads(summary, runner_up), spreads(summary, "RAdaBeliefW"),
+                             f"smallest other spread ({runner_up})", "RAdaBeliefW's spread")
+    ran = [o for o, mean in means.items() if np.isfinite(mean)]
+    if not ran or len(ran) == len(means) or verdict.verdict == claims.NOT_RUN:
+        return verdict
+    missing = [o for o in means if o not in ran]
+    return claims.Verdict(f"compared with {', '.join(ran)} ({', '.join(missing)} not run at "
+                          f"every rate); {verdict.ours}", verdict.verdict)
 
 
 def adam_diverges(summary: dict) -> claims.Verdict:

@@ -517,6 +517,18 @@ def test_large_rate_claim_is_judged_on_the_group_members_that_ran():
     assert judge(_summary({"NAG lr=0.1": [90.0]})).verdict == claims.NOT_RUN
 
 
+@pytest.mark.backend_agnostic
+def test_spread_claim_names_the_optimizers_it_compared_with():
+    judge = next(c.judge for c in exp3.CLAIMS if c.text.startswith("RAdaBeliefW has the"))
+    medium = {f"{o} lr={lr:g}": [90.0 - i - 5 * (lr == 0.001)] * 2
+              for i, o in enumerate(("RAdaBeliefW", "RAdam", "NAG")) for lr in exp3.RATES}
+    medium["NAG lr=0.001"] = [70.0, 71.0]  # spreads: RAdaBeliefW 5, RAdam 5, NAG 18-19
+    verdict = judge(_summary(medium))
+    assert verdict.ours.startswith("compared with NAG, RAdam (Adam, AdamW, AdaBelief not run "
+                                   "at every rate); smallest other spread (RAdam) 5.00")
+    assert verdict.verdict == claims.INCONCLUSIVE  # equal spreads
+
+
 def _write(root, folder, summary):
     os.makedirs(root / folder, exist_ok=True)
     (root / folder / "summary.json").write_text(json.dumps(summary))
