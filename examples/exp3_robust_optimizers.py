@@ -113,11 +113,8 @@ def _smallest_spread(summary: dict) -> claims.Verdict:
     verdict = claims.compare(spreads(summary, runner_up), spreads(summary, "RAdaBeliefW"),
                              f"smallest other spread ({runner_up})", "RAdaBeliefW's spread")
     ran = [o for o, mean in means.items() if np.isfinite(mean)]
-    if not ran or len(ran) == len(means) or verdict.verdict == claims.NOT_RUN:
-        return verdict
-    missing = [o for o in means if o not in ran]
-    return claims.Verdict(f"compared with {', '.join(ran)} ({', '.join(missing)} not run at "
-                          f"every rate); {verdict.ours}", verdict.verdict)
+    return claims.among(verdict, ran, [o for o in means if o not in ran],
+                        "not run at every rate")
 
 
 def adam_diverges(summary: dict) -> claims.Verdict:

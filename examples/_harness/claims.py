@@ -124,6 +124,16 @@ def compare(a: Sequence[float | None], b: Sequence[float | None], label_a: str, 
     return Verdict(ours, HELD if gap > 0 else NOT_HELD)
 
 
+def among(verdict: Verdict, ran: Sequence[str], missing: Sequence[str],
+          why: str = "not run") -> Verdict:
+    """``verdict`` of a comparison with the best of several methods, naming the ones it
+    compared with where some had not run (a protocol's cut arms, a campaign in progress)."""
+    if not missing or verdict.verdict == NOT_RUN:
+        return verdict
+    return Verdict(f"compared with {', '.join(ran)} ({', '.join(missing)} {why}); "
+                   f"{verdict.ours}", verdict.verdict)
+
+
 def greater(method_a: str, method_b: str, key: str = "final_test_accuracy"):
     def judge(summary: dict) -> Verdict:
         return compare(seed_values(summary, method_a, key), seed_values(summary, method_b, key),

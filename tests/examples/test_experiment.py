@@ -9,6 +9,7 @@ from _harness.experiment import Experiment, Scale, format_mean_std, per_seed
 from _harness.results import ResultsDir
 from _harness.training import Batches, BestWeights, Method, Plan, train
 
+import exp1_warmup_adabound as exp1
 import exp3_robust_optimizers as exp3
 import exp7_cyclical_caffe as exp7
 import keras
@@ -527,6 +528,20 @@ def test_spread_claim_names_the_optimizers_it_compared_with():
     assert verdict.ours.startswith("compared with NAG, RAdam (Adam, AdamW, AdaBelief not run "
                                    "at every rate); smallest other spread (RAdam) 5.00")
     assert verdict.verdict == claims.INCONCLUSIVE  # equal spreads
+
+
+@pytest.mark.backend_agnostic
+def test_radam_best_claim_names_the_methods_it_compared_with():
+    judge = next(c.judge for c in exp1.CLAIMS if c.text.startswith("RAdam is the most"))
+    key = {"AdaBound": [90.0, 90.1, 90.2], "w10AdaBound": [90.5, 90.4, 90.6],
+           "w20AdaBound": [89.0, 89.0, 89.0], "RAdam": [92.0, 92.1, 92.3]}
+    verdict = judge(_summary(key))
+    assert verdict.verdict == claims.HELD
+    assert verdict.ours.startswith(
+        "compared with AdaBound, w10AdaBound, w20AdaBound (w30AdaBound, w40AdaBound, "
+        "w50AdaBound not run); RAdam 92.13 ± 0.15 vs best other (w10AdaBound) 90.50")
+    every = judge(_summary({**key, **{f"w{w}AdaBound": [80.0] * 3 for w in (30, 40, 50)}}))
+    assert every.ours.startswith("RAdam 92.13 ± 0.15 vs best other (w10AdaBound)")
 
 
 def _write(root, folder, summary):
