@@ -64,7 +64,7 @@ import os
 from typing import Any
 
 from _harness import claims, models, papers, results
-from _harness.experiment import Experiment, Scale, format_mean_std, mean_std
+from _harness.experiment import Experiment, Group, Scale, format_mean_std, mean_std
 from _harness.training import Batches, Method, classifier
 
 import keras
@@ -211,6 +211,7 @@ def accuracy_at(history: dict, iteration: int, period: int) -> float | None:
 
 
 RANGE_TEST_EPOCHS, RANGE_MIN_LR, RANGE_MAX_LR = 8, 1e-5, 0.02
+READ_AT = (25_000, 42_000, 70_000)  # the paper's read-out iterations (scaled by the factor)
 
 
 def pixel_scale(x_train: np.ndarray) -> float:
@@ -391,55 +392,85 @@ CLAIMS = (
 )
 
 
-def main(argv: list[str] | None = None) -> str:
-    experiment = Experiment(EXPERIMENT, __doc__.splitlines()[0], SCALES)
-    args = experiment.parse(argv)
-    scale = experiment.scale
-    f = scale.factor
-    splits = experiment.load()
-    x_train = splits.train[0]
-    first_step = recipe_step_size(experiment, len(splits.train[1]))
-    every = methods(f, args.scale, first_step)
-    requested = args.methods or names_of(every)
-    unknown = set(requested) - set(names_of(every))
-    if unknown:
-        raise ValueError(f"--methods must name methods of {EXPERIMENT} at this scale: "
-                         f"{names_of(every)}; got {sorted(unknown)}")
-    chosen = [m for m in every if m.name in requested]
-    args.methods = None  # chosen here: the runs below are split by run length and optimizer
-    if args.list_runs:  # prints the plan and exits
-        experiment.run(chosen, body_for(args.scale, x_train), splits, scale.plan(0))
-    runs: dict = {}
-    groups: dict[tuple[int, str], list[Method]] = {}  # run length, optimizer family
+def planned_methods(experiment: Experiment) -> list[Method]:
+    """Every arm of the experiment's scale (``methods``), table 1's first stage from
+    ``CyclicalRecipe`` where the protocol allows (``recipe_step_size``)."""
+    first_step = recipe_step_size(experiment, len(experiment.splits.train[1]))
+    return methods(experiment.scale.factor, experiment.args.scale, first_step)
+
+
+def model(experiment: Experiment):
+    """SGD's network of the scale and the tables' name for it (``Experiment.main``'s model);
+    ``groups`` gives the adaptive optimizers theirs."""
+    network = ("Caffe cifar10_full network (prototxt fillers and multipliers)"
+               if experiment.args.scale in CAFFE_NETWORK else "Caffe cifar10_full network")
+    return body_for(experiment.args.scale, experiment.splits.train[0]), network
+
+
+def groups(experiment: Experiment, chosen: list[Method]) -> list[Group]:
+    """The arms by run length (medium: each to the paper's read-out) and optimizer family
+    (the bias rate multiplier's reparameterization differs): one plan and network each."""
+    scale, n_train = experiment.scale, len(experiment.splits.train[1])
+    found: dict[tuple[int, str], list[Method]] = {}
     for method in chosen:
         family = "SGD" if method.config["optimizer"] in LINEAR_OPTIMIZERS else "Adam"
-        groups.setdefault((run_length(method.name, args.scale), family), []).append(method)
-    for (length, family), group in groups.items():
-        plan = scale.plan(len(splits.train[1]), args.epochs or max(
-            1, round(steps(length, f) / scale.period)))
-        for seed, by_method in experiment.run(group, body_for(args.scale, x_train, family),
-                                              splits, plan, x_label="iteration").items():
-            runs.setdefault(seed, {}).update(by_method)
-    longest = scale.plan(len(splits.train[1]), args.epochs)
+        found.setdefault((run_length(method.name, experiment.args.scale), family),
+                         []).append(method)
+    return [(group, body_for(experiment.args.scale, experiment.splits.train[0], family),
+             scale.plan(n_train, experiment.args.epochs or max(
+                 1, round(steps(length, scale.factor) / scale.period))))
+            for (length, family), group in found.items()]
 
-    def at(name: str, iteration: int) -> list[float | None]:
-        found = []
-        for by_method in runs.values():
-            history, summary = by_method.get(name, ({}, {"not_run": True}))
-            diverged = summary.get("diverged")
-            found.append(float("nan") if diverged else accuracy_at(history, iteration,
-                                                                   scale.period))
-        return found
 
-    names = names_of(every)
-    read_at = {name: {n: at(name, round(n * f)) for n in (25_000, 42_000, 70_000)}
-               for name in names}
+def accuracy_per_seed(runs: dict, name: str, iteration: int, period: int
+                      ) -> list[float | None]:
+    """``name``'s test accuracy % per seed at ``iteration``: None where it did not run that
+    far, NaN where it diverged."""
+    found = []
+    for by_method in runs.values():
+        history, summary = by_method.get(name, ({}, {"not_run": True}))
+        found.append(float("nan") if summary.get("diverged")
+                     else accuracy_at(history, iteration, period))
+    return found
+
+
+def read_outs(experiment: Experiment, runs: dict) -> dict[str, dict[int, list]]:
+    """Every arm's accuracy per seed at the paper's iteration counts (scaled)."""
+    scale = experiment.scale
+    return {name: {n: accuracy_per_seed(runs, name, round(n * scale.factor), scale.period)
+                   for n in READ_AT}
+            for name in names_of(planned_methods(experiment))}
+
+
+def range_test_bounds(experiment: Experiment) -> dict | None:
+    """The range test's bounds: stored by an earlier invocation (campaigns run the
+    experiment in parts), else run now (not with ``--publish-only``)."""
+    out = experiment.results_dir()
+    bounds, stored = None, out.file("lr_range_test.json")
+    if os.path.exists(stored):
+        with open(stored) as stream:
+            bounds = json.load(stream)
+    if ((bounds is None or bounds.get("scale") != experiment.args.scale)
+            and not experiment.args.publish_only):
+        bounds = {**range_test(experiment, experiment.splits, out),
+                  "scale": experiment.args.scale}
+        with open(stored, "w") as stream:
+            json.dump(bounds, stream)
+    return bounds
+
+
+def tables(experiment: Experiment, runs: dict) -> list[tuple[str, str]]:
+    """Table 2 (policies), table 3 (optimizers) where its arms ran, and the range test."""
+    f, scale_name = experiment.scale.factor, experiment.args.scale
+    read_at = read_outs(experiment, runs)
+    names = list(read_at)
     policies = [(p, n, paper) for p, n, paper in TABLE2 if p in names]
     if CAFFE_STANDARD in names:
         policies.insert(1, (CAFFE_STANDARD, *papers.exp7_policy(CAFFE_STANDARD)))
 
     def last(name: str) -> str:
-        return format_mean_std(at(name, round(run_length(name, args.scale) * f)))
+        return format_mean_std(accuracy_per_seed(
+            runs, name, round(run_length(name, scale_name) * f), experiment.scale.period))
 
     table2 = [[policy, n, paper, format_mean_std(read_at[policy][n]), last(policy)]
               for policy, n, paper in policies]
@@ -447,42 +478,42 @@ def main(argv: list[str] | None = None) -> str:
                format_mean_std(read_at[f"{name} {policy}"][n])]
               for name, (base, peak, cells) in TABLE3.items()
               for (policy, n), paper in cells.items() if f"{name} {policy}" in names]
-    out = experiment.results_dir()
-    bounds, stored = None, out.file("lr_range_test.json")
-    if os.path.exists(stored):  # done by an earlier invocation (campaigns run it in parts)
-        with open(stored) as stream:
-            bounds = json.load(stream)
-    if (bounds is None or bounds.get("scale") != args.scale) and not args.publish_only:
-        bounds = {**range_test(experiment, splits, out), "scale": args.scale}
-        with open(stored, "w") as stream:
-            json.dump(bounds, stream)
-    range_line = range_test_line(bounds)
-    read_means = {name: {str(n): mean_std(values)[0] for n, values in cells.items()}
-                  for name, cells in read_at.items()}
-    network = ("Caffe cifar10_full network (prototxt fillers and multipliers)"
-               if args.scale in CAFFE_NETWORK else "Caffe cifar10_full network")
-    lengths = (f"; run lengths {', '.join(f'{n} {steps(k, f)}' for n, k in MEDIUM_ARMS.items())}"
-               if args.scale == "medium" else "")
-    provenance = experiment.provenance(
-        splits, longest, network, runs,
-        f"iteration counts x{f:g} ({longest.total_steps} iterations, read at the paper's "
-        f"counts x{f:g}){lengths}")
-    tables = [("Table 2: policies (SGD, momentum 0.9); ours: mean ± std over seeds",
-               results.markdown_table(["policy", "paper iterations", "paper %",
-                                       f"ours % at that iteration x{f:g}",
-                                       "ours % at the run's end"], table2))]
+    found = [("Table 2: policies (SGD, momentum 0.9); ours: mean ± std over seeds",
+              results.markdown_table(["policy", "paper iterations", "paper %",
+                                      f"ours % at that iteration x{f:g}",
+                                      "ours % at the run's end"], table2))]
     if table3:
-        tables.append(("Table 3: optimizers, fixed vs triangular", results.markdown_table(
+        found.append(("Table 3: optimizers, fixed vs triangular", results.markdown_table(
             ["optimizer", "base - max lr", "policy", "paper iterations", "paper %",
              f"ours % at that iteration x{f:g}"], table3)))
-    tables.append(("LR range test", range_line))
-    return experiment.write(
-        f"Experiment 7: cyclical learning rates, Caffe CIFAR-10 network ({args.dataset})",
-        tables, provenance, runs,
-        extra={"read_at": {name: {str(n): v for n, v in cells.items()}
-                           for name, cells in read_at.items()},
-               "read_at_mean": read_means, "range_test": bounds, "factor": f})
+    found.append(("LR range test", range_test_line(range_test_bounds(experiment))))
+    return found
 
+
+def detail(experiment: Experiment) -> str:
+    """The provenance's note: the iteration scaling and, at medium scale, the run lengths."""
+    f, longest = experiment.scale.factor, experiment.plan
+    lengths = (f"; run lengths {', '.join(f'{n} {steps(k, f)}' for n, k in MEDIUM_ARMS.items())}"
+               if experiment.args.scale == "medium" else "")
+    return (f"iteration counts x{f:g} ({longest.total_steps} iterations, read at the paper's "
+            f"counts x{f:g}){lengths}")
+
+
+def extra(experiment: Experiment, runs: dict) -> dict:
+    """summary.json's read-outs (what the claims judge), the range test and the factor."""
+    read_at = read_outs(experiment, runs)
+    return {"read_at": {name: {str(n): v for n, v in cells.items()}
+                        for name, cells in read_at.items()},
+            "read_at_mean": {name: {str(n): mean_std(values)[0] for n, values in cells.items()}
+                             for name, cells in read_at.items()},
+            "range_test": range_test_bounds(experiment), "factor": experiment.scale.factor}
+
+
+def main(argv: list[str] | None = None) -> str:
+    return Experiment(EXPERIMENT, __doc__.splitlines()[0], SCALES).main(
+        argv, title="Experiment 7: cyclical learning rates, Caffe CIFAR-10 network",
+        methods=planned_methods, model=model, tables=tables, detail=detail, extra=extra,
+        groups=groups, x_label="iteration")
 
 if __name__ == "__main__":
     main()

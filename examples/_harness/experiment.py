@@ -41,6 +41,8 @@ SCALE_NAMES = ("full", "medium", "reduced", "smoke")
 REQUIRED_SCALES = ("full", "reduced", "smoke")  # medium: where a script defines one
 SCALE_LABELS = {"full": "full protocol", "medium": "MEDIUM protocol",
                 "reduced": "REDUCED protocol", "smoke": "SMOKE TEST (meaningless numbers)"}
+# Methods that share a network (``build_body``) and a plan: one ``Experiment.run``.
+Group = tuple[list[Method], Callable[[tuple], keras.Model], Plan]
 SUBSET_SEED = 0  # the fixed training subset does not change with the run's seed
 
 
@@ -208,15 +210,9 @@ class Experiment:
                 **extra}
 
     # -- the plan -------------------------------------------------------------------------
-    def run(self, methods: list[Method], build_body: Callable[[tuple], keras.Model],
-            splits: Splits, plan: Plan, *, pad_to: int | None = 32, x_label: str = "epoch",
-            standardize: bool = True, **run_config) -> dict[int, dict[str, tuple[dict, dict]]]:
-        """Every method for every seed: ``{seed: {method name: (history, summary)}}``.
-
-        Runs are stored as ``"<method> seed <s>"``; with ``--publish-only`` a missing run is
-        ``({}, {"not_run": True})``.
-        """
-        out = self.results_dir()
+    def select(self, methods: list[Method]) -> list[Method]:
+        """The methods ``--methods`` names (all without it); with ``--list-runs``, prints
+        their runs (``run<TAB>seed<TAB>method``) and exits."""
         if self.args.methods:
             unknown = set(self.args.methods) - {m.name for m in methods}
             if unknown:
@@ -227,6 +223,18 @@ class Experiment:
             for seed in self.args.seeds:
                 print("\n".join(f"run\t{seed}\t{m.name}" for m in methods))
             raise SystemExit(0)
+        return methods
+
+    def run(self, methods: list[Method], build_body: Callable[[tuple], keras.Model],
+            splits: Splits, plan: Plan, *, pad_to: int | None = 32, x_label: str = "epoch",
+            standardize: bool = True, **run_config) -> dict[int, dict[str, tuple[dict, dict]]]:
+        """Every method for every seed: ``{seed: {method name: (history, summary)}}``.
+
+        Runs are stored as ``"<method> seed <s>"``; with ``--publish-only`` a missing run is
+        ``({}, {"not_run": True})``.
+        """
+        out = self.results_dir()
+        methods = self.select(methods)
         by_seed = {}
         for seed in self.args.seeds:
             seeded = [dataclasses.replace(m, name=results.run_name(m.name, seed)) for m in methods]
@@ -242,17 +250,33 @@ class Experiment:
     def main(self, argv: list[str] | None, *, title: str,
              methods: Callable[[Experiment], list[Method]],
              model: Callable[[Experiment], tuple[Callable[[tuple], keras.Model], str]],
-             tables: Callable[[Experiment, dict], list[tuple[str, str]]], detail: str = "",
-             extra: Callable[[Experiment, dict], dict] | None = None) -> str:
+             tables: Callable[[Experiment, dict], list[tuple[str, str]]],
+             detail: str | Callable[[Experiment], str] = "",
+             extra: Callable[[Experiment, dict], dict] | None = None,
+             groups: Callable[[Experiment, list[Method]], list[Group]] | None = None,
+             x_label: str = "epoch") -> str:
         """Parses ``argv``, loads the data, plans, trains ``methods(self)`` on the network of
         ``model(self)`` (``(build_body, name)``) and writes ``tables(self, runs)`` under
         ``title`` (the dataset is appended); returns the Markdown. ``self.splits`` and
-        ``self.plan`` are set before ``methods`` and ``model`` are called."""
+        ``self.plan`` are set before ``methods`` and ``model`` are called.
+
+        ``groups(self, methods)`` splits the methods into ``(methods, build_body, plan)``
+        groups where they need other networks or run lengths (experiment 7's arms); by
+        default they are one group on ``model``'s network and ``self.plan``, the plan the
+        provenance names. ``detail`` is the provenance's last words, or a function of the
+        experiment giving them."""
         self.parse(argv)
         self.splits = self.load()
         self.plan = self.scale.plan(len(self.splits.train[1]), self.args.epochs)
         body, name = model(self)
-        runs = self.run(methods(self), body, self.splits, self.plan)
+        chosen = self.select(methods(self))
+        runs: dict[int, dict] = {}
+        for group, build_body, plan in (groups(self, chosen) if groups
+                                        else [(chosen, body, self.plan)]):
+            for seed, by_method in self.run(group, build_body, self.splits, plan,
+                                            x_label=x_label).items():
+                runs.setdefault(seed, {}).update(by_method)
+        detail = detail(self) if callable(detail) else detail
         return self.write(f"{title} ({self.args.dataset})", tables(self, runs),
                           self.provenance(self.splits, self.plan, name, runs, detail), runs,
                           extra(self, runs) if extra else None)
