@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 from _harness import data, results
 from _harness.data import Splits
-from _harness.training import PIPELINES, Method, Plan, run_methods
+from _harness.training import PIPELINES, Method, Plan, plot_runs, run_methods
 
 import keras
 import numpy as np
@@ -271,11 +271,15 @@ class Experiment:
         body, name = model(self)
         chosen = self.select(methods(self))
         runs: dict[int, dict] = {}
-        for group, build_body, plan in (groups(self, chosen) if groups
-                                        else [(chosen, body, self.plan)]):
+        parts = groups(self, chosen) if groups else [(chosen, body, self.plan)]
+        for group, build_body, plan in parts:
             for seed, by_method in self.run(group, build_body, self.splits, plan,
                                             x_label=x_label).items():
                 runs.setdefault(seed, {}).update(by_method)
+        if len(parts) > 1 and runs:  # each group plotted only its own: plot every method
+            last = runs[list(runs)[-1]]  # the seed each run_methods call plots
+            plot_runs({name: history for name, (history, _) in last.items()},
+                      self.results_dir(), x_label)
         detail = detail(self) if callable(detail) else detail
         return self.write(f"{title} ({self.args.dataset})", tables(self, runs),
                           self.provenance(self.splits, self.plan, name, runs, detail), runs,

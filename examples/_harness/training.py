@@ -552,15 +552,20 @@ def run_methods(methods: list[Method], build_body: Callable[[tuple], keras.Model
     runs = {method.name: train_classifier(method, build_body, splits, plan, results, seed=seed,
                                           **options)
             for method in methods}
-    curves = {name: history for name, (history, _) in runs.items()}
+    plot_runs({name: history for name, (history, _) in runs.items()}, results, x_label)
+    return runs
+
+
+def plot_runs(curves: dict[str, dict], results: ResultsDir, x_label: str = "epoch") -> None:
+    """The test and training accuracy curves of ``curves`` (method -> history), one PNG a
+    metric in the results folder."""
     x = "step" if x_label == "iteration" else "epoch"
     for metric, what in (("val_accuracy", "test accuracy"), ("accuracy", "training accuracy")):
         plot_curves(curves, metric, results.file(f"{metric}.png"), x=x,
                     title=f"{os.path.basename(results.path)}: {what}")
-    return runs
 
 
 __all__ = ["PIPELINES", "Augmentation", "Batches", "BestWeights", "Method", "NO_AUGMENTATION",
            "PeriodTracker", "Plan", "accuracy_summary", "augmented_batches", "classifier",
-           "pad_images", "padding", "resolve_pipeline", "run_methods", "train",
+           "pad_images", "padding", "plot_runs", "resolve_pipeline", "run_methods", "train",
            "train_classifier"]

@@ -178,6 +178,34 @@ def test_plan_skips_finished_runs_and_publish_only_trains_nothing(tmp_path, caps
     assert not os.path.exists(tmp_path / "expT_mnist" / "runs" / "sgd_seed_2.json")
 
 
+def test_main_trains_each_group_on_its_own_plan_and_plots_them_all(tmp_path, monkeypatch):
+    from _harness import experiment as experiment_module
+
+    plotted = []
+    monkeypatch.setattr(experiment_module, "plot_runs",
+                        lambda curves, *args: plotted.append(sorted(curves)))
+    methods = [Method("sgd", lambda plan: keras.optimizers.SGD(0.05), config={"lr": 0.05}),
+               Method("adam", lambda plan: keras.optimizers.Adam(1e-3), config={"lr": 1e-3})]
+
+    def groups(experiment, chosen):  # adam runs one period, sgd the whole plan
+        short = experiment.scale.plan(len(experiment.splits.train[1]), 1)
+        return [([m], _mlp, short if m.name == "adam" else experiment.plan) for m in chosen]
+
+    def tables(experiment, runs):
+        return [("periods", str({seed: {name: len(history["epoch"])
+                                        for name, (history, _) in by_method.items()}
+                                 for seed, by_method in runs.items()}))]
+
+    text = _experiment().main(
+        ["--reduced", "--synthetic", "--seeds", "0", "--results-dir", str(tmp_path)],
+        title="T", methods=lambda e: methods, model=lambda e: (_mlp, "mlp"), tables=tables,
+        detail=lambda e: f"{e.plan.total_steps} steps", groups=groups)
+    assert "{0: {'sgd': 2, 'adam': 1}}" in text and "6 steps" in text
+    assert plotted == [["adam", "sgd"]]  # once, with both groups
+    summary = json.loads((tmp_path / "expT_mnist" / "summary.json").read_text())
+    assert sorted(summary["runs"]["0"]) == ["adam", "sgd"]
+
+
 @pytest.mark.backend_agnostic
 def test_list_runs_prints_the_plan_and_trains_nothing(tmp_path, capsys):
     methods = [Method("sgd", lambda plan: keras.optimizers.SGD(0.05), config={"lr": 0.05}),
