@@ -49,6 +49,7 @@ HELD, NOT_HELD, INCONCLUSIVE, NOT_RUN = "held", "did not hold", "inconclusive", 
 NOT_REFUTED = "not refuted"
 STILL_IMPROVING = "inconclusive: baseline still improving"
 NOT_RUN_MEDIUM = "not run at medium scale"
+NOT_LANDED = "its medium runs have not landed yet"  # the reason, while the campaign runs
 VERDICTS = (HELD, NOT_REFUTED, NOT_HELD, INCONCLUSIVE, STILL_IMPROVING, NOT_RUN, NOT_RUN_MEDIUM)
 CHANCE = 10.0  # accuracy % that a diverged run is counted as (ten classes)
 CLOSE_GAP = 1.5  # points: "within about 1 point", where a verdict needs at least 3 seeds
@@ -230,14 +231,11 @@ def judge_all(results_dir: str, dataset: str = "fashion_mnist", protocol: str = 
     for claim in all_claims():
         summary = load_summary(results_dir, claim.experiment, dataset)
         ran = summary is not None and summary.get("provenance", {}).get("scale") == protocol
-        if medium and claim.medium_cut:
-            judged.append((claim, Verdict(claim.medium_cut, NOT_RUN_MEDIUM)))
-        elif not ran:
-            judged.append((claim, Verdict(
-                "its medium runs have not landed yet", NOT_RUN_MEDIUM) if medium
-                else Verdict(NOT_RUN, NOT_RUN)))
-        else:
-            judged.append((claim, claim.judge(summary)))
+        verdict = (Verdict(claim.medium_cut, NOT_RUN_MEDIUM) if medium and claim.medium_cut
+                   else claim.judge(summary) if ran else Verdict(NOT_RUN, NOT_RUN))
+        if medium and verdict.verdict == NOT_RUN:  # the experiment, or the claim's arms
+            verdict = Verdict(NOT_LANDED, NOT_RUN_MEDIUM)
+        judged.append((claim, verdict))
     return judged
 
 

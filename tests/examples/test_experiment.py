@@ -485,6 +485,14 @@ def test_medium_claims_say_why_they_are_not_run(tmp_path):
     assert judged[headline].ours == "its medium runs have not landed yet"
     with pytest.raises(ValueError, match="protocol must be one of"):
         claims.judge_all(str(tmp_path), protocol="long")
+    # a claim whose arms have not run yet, in an experiment that has medium runs
+    medium = _summary({"AdaBound": [90.0], "w10AdaBound": [90.5]})
+    medium["provenance"]["scale"] = "medium"
+    _write(tmp_path, "exp1_warmup_adabound_fashion_mnist", medium)
+    judged = {c.text: v for c, v in claims.judge_all(str(tmp_path), protocol="medium")}
+    assert judged["w10AdaBound generalizes better than AdaBound"].verdict == claims.INCONCLUSIVE
+    waiting = judged["w20AdaBound generalizes better than AdaBound"]
+    assert (waiting.ours, waiting.verdict) == (claims.NOT_LANDED, claims.NOT_RUN_MEDIUM)
 
 
 @pytest.mark.backend_agnostic
