@@ -234,7 +234,8 @@ def judge_all(results_dir: str, dataset: str = "fashion_mnist", protocol: str = 
         verdict = (Verdict(claim.medium_cut, NOT_RUN_MEDIUM) if medium and claim.medium_cut
                    else claim.judge(summary) if ran else Verdict(NOT_RUN, NOT_RUN))
         if medium and verdict.verdict == NOT_RUN:  # the experiment, or the claim's arms
-            verdict = Verdict(NOT_LANDED, NOT_RUN_MEDIUM)
+            verdict = Verdict(NOT_LANDED if verdict.ours == NOT_RUN
+                              else f"{NOT_LANDED} ({verdict.ours})", NOT_RUN_MEDIUM)
         judged.append((claim, verdict))
     return judged
 

@@ -580,6 +580,21 @@ def test_radam_best_claim_names_the_methods_it_compared_with():
     assert every.ours.startswith("RAdam 92.13 ± 0.15 vs best other (w10AdaBound)")
 
 
+@pytest.mark.backend_agnostic
+def test_grid_claim_waits_for_the_whole_grid_and_counts_a_divergence_as_chance():
+    import exp4_robust_grid as exp4
+
+    rates, decays = exp4.grid("medium")
+    names = [exp4.method_name(lr, wd) for lr in rates for wd in decays]
+    grid = {"grid": {"rates": rates, "decays": decays}}
+    partial = exp4.grid_robust(_summary({names[0]: [85.4]}, **grid))
+    assert (partial.ours, partial.verdict) == (f"1 of {len(names)} cells run", claims.NOT_RUN)
+    flat = {name: [90.0] for name in names}
+    assert exp4.grid_robust(_summary(flat, **grid)).verdict == claims.HELD
+    flat[names[-1]] = [None]  # diverged: chance accuracy, 80 points below the others
+    assert exp4.grid_robust(_summary(flat, **grid)).verdict == claims.NOT_HELD
+
+
 def _write(root, folder, summary):
     os.makedirs(root / folder, exist_ok=True)
     (root / folder / "summary.json").write_text(json.dumps(summary))
