@@ -74,15 +74,21 @@ def methods(experiment: Experiment):
             for lr in rates for wd in decays]
 
 
+def cell_means(runs: dict, rates, decays, diverged: float = float("nan")
+               ) -> list[list[float | None]]:
+    """The mean over seeds per cell (None where no seed finished; a diverged run reads as
+    ``diverged``, left out where NaN). ``runs``: what ``per_seed`` reads."""
+
+    def mean(lr, wd):
+        value, _, n = mean_std(per_seed(runs, method_name(lr, wd), diverged=diverged))
+        return value if n else None
+
+    return [[mean(lr, wd) for wd in decays] for lr in rates]
+
+
 def ours_cells(experiment: Experiment, runs: dict) -> list[list[float | None]]:
     """Our mean over seeds per cell (None where no seed finished)."""
-
-    def ours(lr, wd):
-        mean, _, n = mean_std(per_seed(runs, method_name(lr, wd)))
-        return mean if n else None
-
-    rates, decays = grid(experiment.args.scale)
-    return [[ours(lr, wd) for wd in decays] for lr in rates]
+    return cell_means(runs, *grid(experiment.args.scale))
 
 
 def tables(experiment: Experiment, runs: dict) -> list[tuple[str, str]]:
@@ -114,13 +120,8 @@ def grid_robust(summary: dict) -> claims.Verdict:
     found = summary.get("grid")
     if not found:
         return claims.Verdict(claims.NOT_RUN, claims.NOT_RUN)
-    cells = []
-    for lr in found["rates"]:
-        row = []
-        for wd in found["decays"]:
-            values = [v for v in claims.seed_values(summary, method_name(lr, wd)) if v is not None]
-            row.append(float(np.mean(values)) if values else None)
-        cells.append(row)
+    cells = cell_means(summary.get("runs", {}), found["rates"], found["decays"],
+                       diverged=claims.CHANCE)
     flat = results.grid_array(cells)
     if np.isnan(flat).any():  # a part of the grid would flatter: wait for all of it
         return claims.Verdict(f"{int(np.isfinite(flat).sum())} of {flat.size} cells run",

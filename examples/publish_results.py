@@ -103,10 +103,12 @@ def cost_section(dirs: dict[str, str], dataset: str) -> str:
     parts = []
     for protocol, root in dirs.items():
         rows, totals = [], [0, 0, 0.0, 0.0]  # finished, planned, hours, hours left
+        unstarted = 0
         for folder, _ in EXPERIMENTS.values():
             path = os.path.join(root, f"{folder}_{dataset}", "summary.json")
             if not os.path.exists(path):
                 rows.append(f"| {folder} | no run yet | | | |")
+                unstarted += 1
                 continue
             with open(path) as stream:
                 entries = [e for by_method in json.load(stream)["runs"].values()
@@ -122,7 +124,6 @@ def cost_section(dirs: dict[str, str], dataset: str) -> str:
                       else "")
             rows.append(f"| {folder} | {len(minutes)} / {len(entries)} | {hours:.2f} | "
                         f"{spread} | {hours_left:.1f} |")
-        unstarted = sum("no run yet" in row for row in rows)
         rows.append(f"| all | {totals[0]} / {totals[1]} | {totals[2]:.2f} | | "
                     f"{totals[3]:.1f}" + (f", and {unstarted} experiments with no run yet"
                                           if unstarted else "") + " |")
