@@ -227,8 +227,10 @@ class Experiment:
 
     def run(self, methods: list[Method], build_body: Callable[[tuple], keras.Model],
             splits: Splits, plan: Plan, *, pad_to: int | None = 32, x_label: str = "epoch",
-            standardize: bool = True, **run_config) -> dict[int, dict[str, tuple[dict, dict]]]:
-        """Every method for every seed: ``{seed: {method name: (history, summary)}}``.
+            standardize: bool = True, plot: bool = True,
+            **run_config) -> dict[int, dict[str, tuple[dict, dict]]]:
+        """Every method for every seed: ``{seed: {method name: (history, summary)}}``; with
+        ``plot``, their curves, mean over the seeds (``plot_runs``).
 
         Runs are stored as ``"<method> seed <s>"``; with ``--publish-only`` a missing run is
         ``({}, {"not_run": True})``.
@@ -239,11 +241,13 @@ class Experiment:
         for seed in self.args.seeds:
             seeded = [dataclasses.replace(m, name=results.run_name(m.name, seed)) for m in methods]
             runs = run_methods(seeded, build_body, splits, plan, out, seed=seed,
-                               x_label=x_label, standardize=standardize, pad_to=pad_to,
+                               standardize=standardize, pad_to=pad_to,
                                run_config=self.run_config(**run_config),
                                verbose=self.args.verbose, train_missing=not self.args.publish_only,
                                pipeline=self.args.pipeline, **self.compile_options())
             by_seed[seed] = {m.name: runs[s.name] for m, s in zip(methods, seeded, strict=True)}
+        if plot:
+            plot_runs(by_seed, out, x_label)
         return by_seed
 
     # -- the whole path -------------------------------------------------------------------
@@ -274,12 +278,9 @@ class Experiment:
         parts = groups(self, chosen) if groups else [(chosen, body, self.plan)]
         for group, build_body, plan in parts:
             for seed, by_method in self.run(group, build_body, self.splits, plan,
-                                            x_label=x_label).items():
+                                            plot=False).items():
                 runs.setdefault(seed, {}).update(by_method)
-        if len(parts) > 1 and runs:  # each group plotted only its own: plot every method
-            last = runs[list(runs)[-1]]  # the seed each run_methods call plots
-            plot_runs({name: history for name, (history, _) in last.items()},
-                      self.results_dir(), x_label)
+        plot_runs(runs, self.results_dir(), x_label)  # once, every group's methods
         detail = detail(self) if callable(detail) else detail
         return self.write(f"{title} ({self.args.dataset})", tables(self, runs),
                           self.provenance(self.splits, self.plan, name, runs, detail), runs,

@@ -189,16 +189,23 @@ def publish(path: str, title: str, tables: list[tuple[str, str]], provenance: st
 
 def plot_curves(curves: dict[str, dict], metric: str, path: str, x: str = "epoch",
                 title: str = "", log_y: bool = False) -> str:
-    """One line per method of ``history[metric]`` against ``history[x]``; saved as PNG."""
+    """One line per method of ``history[metric]`` against ``history[x]``, shaded between
+    ``history[metric + "_min"]`` and ``history[metric + "_max"]`` where given; saved as PNG."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(figsize=(7, 4.5))
+    many = len(curves) > 6  # a legend inside would cover the curves: beside them
+    figure, axes = plt.subplots(figsize=(10, 4.5) if many else (7, 4.5))
+    if len(curves) > 10:  # past the default cycle's 10 colours, lines would share one
+        axes.set_prop_cycle(color=plt.get_cmap("tab20").colors)
     for name, history in curves.items():
         if metric in history and history[metric]:
-            axes.plot(history[x], history[metric], label=name)
+            (line,) = axes.plot(history[x], history[metric], label=name)
+            if f"{metric}_min" in history:
+                axes.fill_between(history[x], history[f"{metric}_min"],
+                                  history[f"{metric}_max"], color=line.get_color(), alpha=0.2)
     axes.set_xlabel(x)
     axes.set_ylabel(metric)
     if log_y:
@@ -206,8 +213,9 @@ def plot_curves(curves: dict[str, dict], metric: str, path: str, x: str = "epoch
     axes.set_title(title or metric)
     axes.grid(alpha=0.3)
     if axes.lines:
-        axes.legend(fontsize=8)
+        axes.legend(fontsize=8, **({"loc": "center left", "bbox_to_anchor": (1.01, 0.5)}
+                                   if many else {}))
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
+    figure.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(figure)
     return path

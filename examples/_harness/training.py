@@ -543,29 +543,66 @@ def train_classifier(method: Method, build_body: Callable[[tuple], keras.Model],
 
 def run_methods(methods: list[Method], build_body: Callable[[tuple], keras.Model],
                 splits: Splits, plan: Plan, results: ResultsDir, *, seed: int = 0,
-                x_label: str = "epoch", **options) -> dict[str, tuple[dict, dict]]:
+                **options) -> dict[str, tuple[dict, dict]]:
     """Trains every method for one seed (skipping finished runs; ``options`` go to
-    ``train_classifier``) and plots their test and training accuracy curves."""
+    ``train_classifier``): ``{method name: (history, summary)}``."""
     print(f"{results.path}: {len(methods)} runs, {plan.epochs} x {plan.steps_per_epoch} steps, "
           f"batch {plan.batch_size}, {len(splits.train[1])} train / {len(splits.test[1])} test, "
           f"seed {seed}")
-    runs = {method.name: train_classifier(method, build_body, splits, plan, results, seed=seed,
+    return {method.name: train_classifier(method, build_body, splits, plan, results, seed=seed,
                                           **options)
             for method in methods}
-    plot_runs({name: history for name, (history, _) in runs.items()}, results, x_label)
-    return runs
 
 
-def plot_runs(curves: dict[str, dict], results: ResultsDir, x_label: str = "epoch") -> None:
-    """The test and training accuracy curves of ``curves`` (method -> history), one PNG a
+CURVE_METRICS = (("val_accuracy", "test accuracy"), ("accuracy", "training accuracy"))
+
+
+def seed_mean_curves(by_seed: dict[int, dict[str, tuple[dict, dict]]]) -> dict[str, dict]:
+    """One curve per method over its seeds (``{seed: {method: (history, summary)}}``, runs
+    that did not run left out): the mean of each accuracy metric, and with two seeds or more
+    its band, ``<metric>_min`` and ``<metric>_max``; ``seeds`` counts them. Seeds are cut to
+    the shortest run's periods."""
+    histories: dict[str, list[dict]] = {}
+    for by_method in by_seed.values():
+        for name, (history, _) in by_method.items():
+            if history:
+                histories.setdefault(name, []).append(history)
+    curves = {}
+    for name, seeds in histories.items():
+        length = min(len(history["epoch"]) for history in seeds)
+        curve = {x: list(seeds[0][x][:length]) for x in ("epoch", "step") if x in seeds[0]}
+        for metric, _ in CURVE_METRICS:
+            if not all(history.get(metric) for history in seeds):
+                continue
+            values = np.array([history[metric][:length] for history in seeds], dtype=float)
+            curve[metric] = values.mean(axis=0).tolist()
+            if len(seeds) > 1:
+                curve[f"{metric}_min"] = values.min(axis=0).tolist()
+                curve[f"{metric}_max"] = values.max(axis=0).tolist()
+        curves[name] = {**curve, "seeds": len(seeds)}
+    return curves
+
+
+def plot_runs(by_seed: dict[int, dict[str, tuple[dict, dict]]], results: ResultsDir,
+              x_label: str = "epoch") -> None:
+    """The test and training accuracy curves of the runs ``{seed: {method: (history,
+    summary)}}``, the mean over seeds with its min-max band (``seed_mean_curves``), one PNG a
     metric in the results folder."""
     x = "step" if x_label == "iteration" else "epoch"
-    for metric, what in (("val_accuracy", "test accuracy"), ("accuracy", "training accuracy")):
+    curves = seed_mean_curves(by_seed)
+    counts = {curve["seeds"] for curve in curves.values()}
+    if len(counts) > 1:  # methods with different numbers of seeds: each label says its own
+        curves = {f"{name} ({curve['seeds']} seeds)": curve for name, curve in curves.items()}
+    seeds = "" if counts <= {1} else (f"mean of {counts.pop()} seeds" if len(counts) == 1
+                                      else "mean over seeds")
+    for metric, what in CURVE_METRICS:
         plot_curves(curves, metric, results.file(f"{metric}.png"), x=x,
-                    title=f"{os.path.basename(results.path)}: {what}")
+                    title=f"{os.path.basename(results.path)}: {what}"
+                          + (f"\n{seeds}, shaded from min to max" if seeds else ""))
 
 
 __all__ = ["PIPELINES", "Augmentation", "Batches", "BestWeights", "Method", "NO_AUGMENTATION",
            "PeriodTracker", "Plan", "accuracy_summary", "augmented_batches", "classifier",
-           "pad_images", "padding", "plot_runs", "resolve_pipeline", "run_methods", "train",
+           "pad_images", "padding", "plot_runs", "resolve_pipeline", "run_methods",
+           "seed_mean_curves", "train",
            "train_classifier"]

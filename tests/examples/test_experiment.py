@@ -182,8 +182,8 @@ def test_main_trains_each_group_on_its_own_plan_and_plots_them_all(tmp_path, mon
     from _harness import experiment as experiment_module
 
     plotted = []
-    monkeypatch.setattr(experiment_module, "plot_runs",
-                        lambda curves, *args: plotted.append(sorted(curves)))
+    monkeypatch.setattr(experiment_module, "plot_runs", lambda by_seed, *args: plotted.append(
+        sorted(name for by_method in by_seed.values() for name in by_method)))
     methods = [Method("sgd", lambda plan: keras.optimizers.SGD(0.05), config={"lr": 0.05}),
                Method("adam", lambda plan: keras.optimizers.Adam(1e-3), config={"lr": 1e-3})]
 

@@ -144,6 +144,28 @@ def test_markdown_table_and_plot(tmp_path):
     assert os.path.getsize(path) > 1000
 
 
+@pytest.mark.backend_agnostic
+def test_curves_are_the_mean_over_seeds_with_their_band(tmp_path):
+    from _harness.training import plot_runs, seed_mean_curves
+
+    def run(accuracies):
+        return {"epoch": list(range(1, len(accuracies) + 1)), "val_accuracy": accuracies,
+                "accuracy": accuracies}, {}
+
+    by_seed = {0: {"sgd": run([0.2, 0.4, 0.6]), "adam": run([0.5, 0.7])},
+               1: {"sgd": run([0.4, 0.8]), "adam": ({}, {"not_run": True})}}
+    curves = seed_mean_curves(by_seed)
+    assert {name: curve["seeds"] for name, curve in curves.items()} == {"sgd": 2, "adam": 1}
+    sgd = curves["sgd"]  # adam's seed 1 did not run
+    assert sgd["epoch"] == [1, 2]  # cut to the shorter seed
+    np.testing.assert_allclose(sgd["val_accuracy"], [0.3, 0.6])
+    np.testing.assert_allclose(sgd["val_accuracy_min"], [0.2, 0.4])
+    np.testing.assert_allclose(sgd["val_accuracy_max"], [0.4, 0.8])
+    assert curves["adam"]["val_accuracy"] == [0.5, 0.7] and "val_accuracy_min" not in curves["adam"]
+    plot_runs(by_seed, results.ResultsDir(str(tmp_path), "exp"))
+    assert os.path.getsize(tmp_path / "exp" / "val_accuracy.png") > 1000
+
+
 def test_train_classifier_records_periods_and_flags_divergence(tmp_path):
     from _harness.training import Method, Plan, train_classifier
 
