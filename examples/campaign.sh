@@ -22,11 +22,11 @@
 # was in progress starts again (a machine that is taken away loses its backups and the
 # uncommitted runs: publish every run, not every step).
 #
-# PYTHON (default: python) runs the scripts; NICE (default 10) is their niceness. Backend: the
-# medium campaign runs on TensorFlow (KERAS_BACKEND overrides), where the harness augments in a
-# tf.data pipeline beside a graph-mode step: on one core the step then costs about what a bare
-# model.fit costs (bench/harness_step.py, docs/benchmarks.md), about a third of JAX with the
-# augmentation compiled into the model. The reduced campaign stays on JAX, the backend its
+# PYTHON (default: python) runs the scripts; NICE (default 10) is their niceness; ARCHIVE
+# overrides the archive folder. Backend: the medium campaign runs on TensorFlow (KERAS_BACKEND
+# overrides), where the harness augments in a tf.data pipeline beside a graph-mode step: on one
+# core the step then costs about what a bare model.fit costs (bench/harness_step.py,
+# docs/benchmarks.md), about a third of JAX with the augmentation compiled into the model. The reduced campaign stays on JAX, the backend its
 # finished runs were trained on (a run on the other path is a new run).
 #
 # Reduced: measured costs per run in docs/results.md, "Cost of the campaign".
@@ -60,6 +60,7 @@ case $scale in
     medium) archive=docs/runs/medium default_backend=tensorflow ;;
     *) echo "SCALE must be reduced or medium, got '$scale'" >&2; exit 2 ;;
 esac
+archive=${ARCHIVE:-$archive}  # where finished runs are published (the tests' own folder)
 shard=${SHARD:-0/1}  # i/n: train only runs i, i + n, i + 2n, ... of the plan
 shard_index=${shard%/*} shard_count=${shard#*/}
 run_number=0
@@ -73,6 +74,9 @@ restore() {  # finished runs of an earlier machine, from the archive; never over
 
 publish() {  # publish "message" script: its table, the results page, the archive, a commit
     local script=$2 folder
+    # One shard at a time: two would write docs/results.md together and race for git's index.
+    exec 9> "$results/.publish.lock"
+    flock 9
     # The script's table of what has finished ("not run" elsewhere), then the page from every
     # script's summary.json.
     nice -n "$nice" "$python" "examples/$script.py" "${common[@]}" --publish-only > /dev/null
@@ -89,6 +93,7 @@ publish() {  # publish "message" script: its table, the results page, the archiv
         git add docs/results.md "$archive"
         git commit -q -m "results: $1" || true  # nothing new: nothing to commit
     fi
+    flock -u 9
 }
 
 step() {  # step "description" script [arguments...]
@@ -113,8 +118,11 @@ step() {  # step "description" script [arguments...]
         # The later --seeds and --methods override the step's (argparse keeps the last).
         KERAS_BACKEND=$backend nice -n "$nice" "$python" "examples/$script.py" "${common[@]}" \
             "$@" --seeds "$seed" --methods "$method" < /dev/null
-        # Publish only what trained now: a run finished earlier was published then.
-        if [ -n "$(find "$results" -path '*/runs/*.json' -newer "$stamp" -print -quit)" ]; then
+        # Publish only what trained now: a run finished earlier was published then. A
+        # finished run is runs/<run>.json; the backups' JSON files (runs/<run>.backup/), which
+        # the other shard writes every period, are not.
+        if [ -n "$(find "$results" -path '*/runs/*.json' ! -path '*.backup/*' \
+                   -newer "$stamp" -print -quit)" ]; then
             publish "$what: $method seed $seed" "$script"
         fi
     done <<< "$planned"

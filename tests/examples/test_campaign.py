@@ -69,3 +69,33 @@ def test_every_step_names_methods_and_seeds_its_script_has(tmp_path, scale):
             assert not unknown, (script, unknown)
         seeds = {int(s) for s in options.get("--seeds", [])}
         assert seeds <= set(module.SCALES[scale].seeds), (script, seeds)
+
+
+@pytest.mark.backend_agnostic
+@pytest.mark.parametrize("finished", [False, True])
+def test_publishes_a_run_only_when_it_finished(tmp_path, finished):
+    # A stand-in for python: plans one run of experiment 3 and "trains" it, writing a period's
+    # backup (as the other shard does while this one skips a finished run) and, when the run
+    # finishes, its record. Only a record may publish: a backup is no new result.
+    calls = tmp_path / "calls"
+    python = tmp_path / "python"
+    python.write_text(f"""#!/usr/bin/env bash
+echo "$*" >> {calls}
+runs={tmp_path}/results/exp3_robust_optimizers_fashion_mnist/runs
+case "$*" in
+    *exp3_robust_optimizers*"--seeds 0 --list-runs"*) printf 'run\\t0\\tNAG lr=0.1\\n' ;;
+    *--list-runs*|*--publish-only*|*publish_results*) ;;
+    *) mkdir -p "$runs/NAG_lr_0.1_seed_0.backup"
+       touch "$runs/NAG_lr_0.1_seed_0.backup/history.json"
+       {"touch $runs/NAG_lr_0.1_seed_0.json" if finished else ""} ;;
+esac
+""")
+    python.chmod(0o755)
+    subprocess.run(["bash", CAMPAIGN, str(tmp_path / "results")], check=True, text=True,
+                   capture_output=True,
+                   env={**os.environ, "SCALE": "medium", "PYTHON": str(python),
+                        "ARCHIVE": str(tmp_path / "archive")})
+    lines = calls.read_text().splitlines()
+    assert sum("--methods NAG lr=0.1" in line for line in lines) == 1  # trained once
+    published = [line for line in lines if "--publish-only" in line or "publish_results" in line]
+    assert len(published) == (2 if finished else 0), published
