@@ -76,7 +76,7 @@ publish() {  # publish "message" script: its table, the results page, the archiv
     local script=$2 folder
     # One shard at a time: two would write docs/results.md together and race for git's index.
     exec 9> "$results/.publish.lock"
-    flock 9
+    if command -v flock > /dev/null; then flock 9; fi
     # The script's table of what has finished ("not run" elsewhere), then the page from every
     # script's summary.json.
     nice -n "$nice" "$python" "examples/$script.py" "${common[@]}" --publish-only > /dev/null
@@ -93,7 +93,7 @@ publish() {  # publish "message" script: its table, the results page, the archiv
         git add docs/results.md "$archive"
         git commit -q -m "results: $1" || true  # nothing new: nothing to commit
     fi
-    flock -u 9
+    exec 9>&-  # closing it releases the lock
 }
 
 step() {  # step "description" script [arguments...]
