@@ -226,17 +226,25 @@ class Experiment:
         return methods
 
     def run(self, methods: list[Method], build_body: Callable[[tuple], keras.Model],
-            splits: Splits, plan: Plan, *, pad_to: int | None = 32, x_label: str = "epoch",
-            standardize: bool = True, plot: bool = True,
-            **run_config) -> dict[int, dict[str, tuple[dict, dict]]]:
-        """Every method for every seed: ``{seed: {method name: (history, summary)}}``; with
-        ``plot``, their curves, mean over the seeds (``plot_runs``).
+            splits: Splits, plan: Plan, *, x_label: str = "epoch",
+            **options) -> dict[int, dict[str, tuple[dict, dict]]]:
+        """The methods ``--methods`` selects (``select``), every seed (``train_seeds``, which
+        takes ``options``), and their curves, mean over the seeds (``plot_runs``)."""
+        by_seed = self.train_seeds(self.select(methods), build_body, splits, plan, **options)
+        plot_runs(by_seed, self.results_dir(), x_label)
+        return by_seed
+
+    def train_seeds(self, methods: list[Method], build_body: Callable[[tuple], keras.Model],
+                    splits: Splits, plan: Plan, *, pad_to: int | None = 32,
+                    standardize: bool = True,
+                    **run_config) -> dict[int, dict[str, tuple[dict, dict]]]:
+        """Every one of ``methods`` for every seed: ``{seed: {method name: (history,
+        summary)}}``.
 
         Runs are stored as ``"<method> seed <s>"``; with ``--publish-only`` a missing run is
         ``({}, {"not_run": True})``.
         """
         out = self.results_dir()
-        methods = self.select(methods)
         by_seed = {}
         for seed in self.args.seeds:
             seeded = [dataclasses.replace(m, name=results.run_name(m.name, seed)) for m in methods]
@@ -246,8 +254,6 @@ class Experiment:
                                verbose=self.args.verbose, train_missing=not self.args.publish_only,
                                pipeline=self.args.pipeline, **self.compile_options())
             by_seed[seed] = {m.name: runs[s.name] for m, s in zip(methods, seeded, strict=True)}
-        if plot:
-            plot_runs(by_seed, out, x_label)
         return by_seed
 
     # -- the whole path -------------------------------------------------------------------
@@ -277,8 +283,8 @@ class Experiment:
         runs: dict[int, dict] = {}
         parts = groups(self, chosen) if groups else [(chosen, body, self.plan)]
         for group, build_body, plan in parts:
-            for seed, by_method in self.run(group, build_body, self.splits, plan,
-                                            plot=False).items():
+            for seed, by_method in self.train_seeds(group, build_body, self.splits,
+                                                    plan).items():
                 runs.setdefault(seed, {}).update(by_method)
         plot_runs(runs, self.results_dir(), x_label)  # once, every group's methods
         detail = detail(self) if callable(detail) else detail
