@@ -592,6 +592,14 @@ def test_grid_claim_waits_for_the_whole_grid_and_counts_a_divergence_as_chance()
     assert (partial.ours, partial.verdict) == (f"1 of {len(names)} cells run", claims.NOT_RUN)
     flat = {name: [90.0] for name in names}
     assert exp4.grid_robust(_summary(flat, **grid)).verdict == claims.HELD
+    # the smallest rate 4-5 points down, weight decay moving its row by 1: the spread is the
+    # rate's, and the row's and column's spreads say so
+    rows = {name: [85.0 + 0.5 * (i % len(decays)) if i < len(decays) else 90.0]
+            for i, name in enumerate(names)}
+    low = exp4.grid_robust(_summary(rows, **grid))
+    assert low.verdict == claims.NOT_HELD
+    assert low.ours.endswith("max - min 5.00 (1 seed); max - min at one lr at most 1.00, "
+                             "at one weight decay at most 5.00"), low.ours
     flat[names[-1]] = [None]  # diverged: chance accuracy, 80 points below the others
     assert exp4.grid_robust(_summary(flat, **grid)).verdict == claims.NOT_HELD
 
