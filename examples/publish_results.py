@@ -86,14 +86,20 @@ def single_section(marker: str, runs_dir: str) -> str:
     return table_body(os.path.join(runs_dir, folder)) or f"**not run** yet (`{command}`)."
 
 
-def claims_section(results_dir: str, dataset: str, protocol: str, legend: bool) -> str:
+def claims_section(results_dir: str, dataset: str, protocol: str, legend: bool,
+                   short_runs_dir: str | None = None) -> str:
+    """The claims judged on ``protocol``'s records (with the legend where ``legend``); with
+    ``short_runs_dir``, each claim's verdict on the reduced protocols beside it."""
     judged = claims.judge_all(results_dir, dataset, protocol)
+    short_runs = (claims.judge_all(short_runs_dir, dataset, "reduced") if short_runs_dir
+                  else None)
     counts = {v: sum(j.verdict == v for _, j in judged) for v in claims.VERDICTS}
     summary = ", ".join(f"{n} {verdict}" for verdict, n in counts.items() if n)
     head = (f"Protocol judged: **{claims.PROTOCOLS[protocol]}**. Dataset: {dataset}. "
             f"{len(judged)} claims: {summary}.")
     notes = [part.replace("``", "`") for part in claims.__doc__.strip().split("\n\n")[2:]]
-    return "\n\n".join([head, *(notes if legend else []), claims.claims_table(judged)]).strip()
+    return "\n\n".join([head, *(notes if legend else []),
+                        claims.claims_table(judged, short_runs)]).strip()
 
 
 def cost_section(dirs: dict[str, str], dataset: str) -> str:
@@ -223,7 +229,8 @@ def build(page: str, runs_dir: str, dataset: str = "fashion_mnist",
             page = replace_block(page, marker, single_section(marker, runs_dir))
     if "<!-- results:cost -->" in page:
         page = replace_block(page, "cost", cost_section(dirs, dataset))
-    page = replace_block(page, "claims", claims_section(dirs["medium"], dataset, "medium", True))
+    page = replace_block(page, "claims", claims_section(dirs["medium"], dataset, "medium", True,
+                                                        short_runs_dir=dirs["reduced"]))
     return replace_block(page, "claims-reduced",
                          claims_section(dirs["reduced"], dataset, "reduced", False))
 

@@ -240,8 +240,17 @@ def judge_all(results_dir: str, dataset: str = "fashion_mnist", protocol: str = 
     return judged
 
 
-def claims_table(judged: list[tuple[Claim, Verdict]]) -> str:
+def claims_table(judged: list[tuple[Claim, Verdict]],
+                 short_runs: list[tuple[Claim, Verdict]] | None = None) -> str:
+    """The claims with their verdicts; with ``short_runs`` (the same claims judged on the
+    reduced protocols), a last column gives each claim's short-run verdict beside it."""
     rows = [[SOURCES[c.source], c.experiment.split("_")[0], c.text, c.paper, v.ours,
              f"**{v.verdict}**"] for c, v in judged]
-    return results.markdown_table(
-        ["source", "experiment", "claim", "paper", "ours", "verdict"], rows)
+    headers = ["source", "experiment", "claim", "paper", "ours", "verdict"]
+    if short_runs is not None:
+        if [c.text for c, _ in short_runs] != [c.text for c, _ in judged]:
+            raise ValueError("short_runs must judge the same claims, in the same order")
+        rows = [[*row, verdict.verdict] for row, (_, verdict) in zip(rows, short_runs,
+                                                                     strict=True)]
+        headers.append("verdict on the short runs")
+    return results.markdown_table(headers, rows)

@@ -651,6 +651,15 @@ def test_claims_and_publishing_from_fake_results(tmp_path):
                                    for m in ("claims", "claims-reduced"))
     assert "Protocol judged: **the medium protocols" in medium_block
     assert f"{len(claims.all_claims())} not run at medium scale" in medium_block
+    # beside each medium verdict, the same claim's verdict on the short runs
+    trivial = next(line for line in medium_block.splitlines()
+                   if "| +TrivialAugment adds accuracy |" in line)
+    assert trivial.endswith("| **not run at medium scale** | held |"), trivial
+    assert "| verdict | verdict on the short runs |" in medium_block
+    assert "verdict on the short runs" not in reduced_block
+    judged_list = claims.judge_all(str(reduced))
+    with pytest.raises(ValueError, match="short_runs"):
+        claims.claims_table(judged_list, judged_list[1:])
     assert "Protocol judged: **the reduced protocols (short runs)**" in reduced_block
     assert "5 held, 2 did not hold, 2 inconclusive" in reduced_block
     assert reduced_block.count("| **held** |") == 5
