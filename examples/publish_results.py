@@ -131,7 +131,8 @@ def cost_section(dirs: dict[str, str], dataset: str) -> str:
             rows.append(f"| {folder} | {len(minutes)} / {len(entries)} | {hours:.2f} | "
                         f"{spread} | {hours_left:.1f} |")
         rows.append(f"| all | {totals[0]} / {totals[1]} | {totals[2]:.2f} | | "
-                    f"{totals[3]:.1f}" + (f", and {unstarted} experiments with no run yet"
+                    f"{totals[3]:.1f}" + (f", and {unstarted} experiment"
+                                          f"{'s' if unstarted > 1 else ''} with no run yet"
                                           if unstarted else "") + " |")
         parts.append(f"### {claims.PROTOCOLS[protocol].capitalize()}\n\n"
                      "| experiment | runs finished / planned | training hours | "
