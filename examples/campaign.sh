@@ -16,8 +16,8 @@
 # finished evaluation period (BackupAndRestore), so killing and restarting this script loses at
 # most one period. After every run that trained, the script's table and the claims table of
 # docs/results.md are rebuilt from what has finished (publish_results.py), and the small result
-# files (table.md, summary.json, PNGs, per-run CSV/JSON) are copied to docs/runs/exp10/ (reduced)
-# or docs/runs/medium/ (and committed, with COMMIT=1). On a new checkout or machine, where
+# files (table.md, summary.json, PNGs, the range test's CSV, per-run CSV/JSON) are copied to
+# docs/runs/exp10/ (reduced) or docs/runs/medium/ (and committed, with COMMIT=1). On a new checkout or machine, where
 # RESULTS_DIR is gone, the finished runs are first copied back from there, so only the run that
 # was in progress starts again (a machine that is taken away loses its backups and the
 # uncommitted runs: publish every run, not every step).
@@ -82,8 +82,8 @@ publish() {  # publish "message" script: its table, the results page, the archiv
     nice -n "$nice" "$python" "examples/$script.py" "${common[@]}" --publish-only > /dev/null
     folder="$results/${script}_fashion_mnist"
     mkdir -p "$archive/$(basename "$folder")/runs"
-    cp "$folder"/*.md "$folder"/*.json "$folder"/*.png "$archive/$(basename "$folder")/" \
-        2>/dev/null || true
+    cp "$folder"/*.md "$folder"/*.json "$folder"/*.png "$folder"/*.csv \
+        "$archive/$(basename "$folder")/" 2>/dev/null || true  # *.csv: the range test's curve
     cp "$folder"/runs/*.csv "$folder"/runs/*.json "$archive/$(basename "$folder")/runs/" \
         2>/dev/null || true
     # The page is built from the committed records (docs/runs: medium/, exp10/, ...), so what

@@ -182,7 +182,29 @@ def check_records(folder: str) -> list[str]:
                 problems.append(f"{folder}: {run!r} final accuracy {final} is not its curve's "
                                 f"last evaluation")
     problems += _check_read_at(folder, summary)
+    problems += _check_range_test(folder, summary)
     return problems
+
+
+def _check_range_test(folder: str, summary: dict) -> list[str]:
+    """Experiment 7's range-test bounds recomputed from the test's curve by Smith's rule
+    (``tf_lropt.search.suggest``, as ``CyclicalRecipe.find`` reads them)."""
+    bounds = summary.get("range_test") or {}
+    if bounds.get("base_lr") is None:
+        return []
+    path = os.path.join(folder, "lr_range_test.csv")
+    if not os.path.exists(path):
+        return [f"{folder}: no curve of the range test ({os.path.basename(path)})"]
+    from tf_lropt.search import suggest
+
+    curve = results.read_history(path)
+    found = suggest(curve["learning_rate"],
+                    {name: curve[name] for name in ("accuracy", "loss") if name in curve})
+    if not all(value is not None and math.isclose(value, bounds[name], rel_tol=1e-12)
+               for name, value in (("base_lr", found.base_lr), ("max_lr", found.max_lr))):
+        return [f"{folder}: range test bounds {bounds['base_lr']}, {bounds['max_lr']} are not "
+                f"its curve's ({found.base_lr}, {found.max_lr})"]
+    return []
 
 
 def _check_read_at(folder: str, summary: dict) -> list[str]:

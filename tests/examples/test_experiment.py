@@ -739,3 +739,19 @@ def test_check_names_a_missing_curve(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "no curve of 'Baseline seed 0' (Baseline_seed_0.csv)" in err
     assert "final accuracy" not in err
+
+
+def test_check_recomputes_the_range_tests_bounds_from_its_curve(tmp_path, capsys):
+    from publish_results import main
+
+    runs, page = _copy_of_the_records(tmp_path)
+    folder = runs / "exp10" / "exp7_cyclical_caffe_fashion_mnist"
+    assert main(["--check", "--runs-dir", str(runs), "--page", str(page)]) == 0
+    summary = json.loads((folder / "summary.json").read_text())
+    summary["range_test"]["max_lr"] *= 1.01  # a bound the curve does not give
+    (folder / "summary.json").write_text(json.dumps(summary))
+    assert main(["--check", "--runs-dir", str(runs), "--page", str(page)]) == 1
+    assert "range test bounds" in capsys.readouterr().err
+    (folder / "lr_range_test.csv").unlink()
+    assert main(["--check", "--runs-dir", str(runs), "--page", str(page)]) == 1
+    assert "no curve of the range test (lr_range_test.csv)" in capsys.readouterr().err
