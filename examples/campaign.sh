@@ -45,7 +45,8 @@
 #         0.77 in the harness), 18 a test pass x 8: about 29 CPU-minutes a cell (a 250-step
 #         period with its test pass and start-up took 246 CPU-seconds); 9 cells, seed 0: 4.3
 #         CPU-hours
-#   exp7  about 5 CPU-hours (its docstring)
+#   exp7  estimated 5 CPU-hours; measured about 0.9 CPU-hours a seed, 2.8 for three (its
+#         docstring)
 #   in all about 28 CPU-hours: about 14 hours on two cores (SHARD=0/2 and SHARD=1/2).
 # Those are CPU-seconds of one process on a core of its own; on a shared machine a run's wall
 # time is longer by the other processes' share of the core.
