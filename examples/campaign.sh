@@ -17,17 +17,18 @@
 # most one period. After every run that trained, the script's table and the claims table of
 # docs/results.md are rebuilt from what has finished (publish_results.py), and the small result
 # files (table.md, summary.json, PNGs, the range test's CSV, per-run CSV/JSON) are copied to
-# docs/runs/exp10/ (reduced) or docs/runs/medium/ (and committed, with COMMIT=1). On a new checkout or machine, where
-# RESULTS_DIR is gone, the finished runs are first copied back from there, so only the run that
-# was in progress starts again (a machine that is taken away loses its backups and the
-# uncommitted runs: publish every run, not every step).
+# docs/runs/exp10/ (reduced) or docs/runs/medium/ (and committed, with COMMIT=1). On a new
+# checkout or machine, where RESULTS_DIR is gone, the finished runs are first copied back from
+# there, so only the run that was in progress starts again (a machine that is taken away loses
+# its backups and the uncommitted runs: publish every run, not every step).
 #
 # PYTHON (default: python) runs the scripts; NICE (default 10) is their niceness; ARCHIVE
 # overrides the archive folder. Backend: the medium campaign runs on TensorFlow (KERAS_BACKEND
 # overrides), where the harness augments in a tf.data pipeline beside a graph-mode step: on one
 # core the step then costs about what a bare model.fit costs (bench/harness_step.py,
-# docs/benchmarks.md), about a third of JAX with the augmentation compiled into the model. The reduced campaign stays on JAX, the backend its
-# finished runs were trained on (a run on the other path is a new run).
+# docs/benchmarks.md), about a third of JAX with the augmentation compiled into the model. The
+# reduced campaign stays on JAX, the backend its finished runs were trained on (a run on the
+# other path is a new run).
 #
 # Reduced: measured costs per run in docs/results.md, "Cost of the campaign".
 #

@@ -86,13 +86,11 @@ def single_section(marker: str, runs_dir: str) -> str:
     return table_body(os.path.join(runs_dir, folder)) or f"**not run** yet (`{command}`)."
 
 
-def claims_section(results_dir: str, dataset: str, protocol: str, legend: bool,
-                   short_runs_dir: str | None = None) -> str:
-    """The claims judged on ``protocol``'s records (with the legend where ``legend``); with
-    ``short_runs_dir``, each claim's verdict on the reduced protocols beside it."""
-    judged = claims.judge_all(results_dir, dataset, protocol)
-    short_runs = (claims.judge_all(short_runs_dir, dataset, "reduced") if short_runs_dir
-                  else None)
+def claims_section(judged: list, dataset: str, protocol: str, legend: bool,
+                   short_runs: list | None = None) -> str:
+    """The claims ``judged`` on ``protocol``'s records (``claims.judge_all``), with the legend
+    where ``legend``; with ``short_runs`` (the reduced protocols' verdicts), each claim's
+    short-run verdict beside it."""
     counts = {v: sum(j.verdict == v for _, j in judged) for v in claims.VERDICTS}
     summary = ", ".join(f"{n} {verdict}" for verdict, n in counts.items() if n)
     head = (f"Protocol judged: **{claims.PROTOCOLS[protocol]}**. Dataset: {dataset}. "
@@ -252,10 +250,13 @@ def build(page: str, runs_dir: str, dataset: str = "fashion_mnist",
             page = replace_block(page, marker, single_section(marker, runs_dir))
     if "<!-- results:cost -->" in page:
         page = replace_block(page, "cost", cost_section(dirs, dataset))
-    page = replace_block(page, "claims", claims_section(dirs["medium"], dataset, "medium", True,
-                                                        short_runs_dir=dirs["reduced"]))
-    return replace_block(page, "claims-reduced",
-                         claims_section(dirs["reduced"], dataset, "reduced", False))
+    # The reduced verdicts are judged once: their own table and the medium table's column.
+    medium, reduced = (claims.judge_all(dirs[protocol], dataset, protocol)
+                       for protocol in ("medium", "reduced"))
+    page = replace_block(page, "claims", claims_section(medium, dataset, "medium", True,
+                                                        short_runs=reduced))
+    return replace_block(page, "claims-reduced", claims_section(reduced, dataset, "reduced",
+                                                                False))
 
 
 def publish(runs_dir: str, page_path: str, dataset: str = "fashion_mnist",
