@@ -24,6 +24,7 @@ def test_step_size_in_smiths_range_and_run_ends_at_a_cycle_minimum(
         step_size_epochs, cycles, epochs)
     assert recipe.step_size == 500 * step_size_epochs
     assert recipe.range_test_epochs == step_size_epochs  # Smith: the test is one half cycle
+    assert recipe.describe()["range_test"] == f"0.0001 to 1 linear over {step_size_epochs} epochs"
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -63,6 +64,8 @@ def test_range_test_then_cycles_on_digits(tmp_path):
     chosen = recipe.describe()
     print("CyclicalRecipe on digits:", chosen)
     assert any("base_lr" in line for line in lines)
+    # two epochs of ceil(NUM_TRAIN / 32) batches, counted as run (the partial ones too)
+    assert chosen["range_test"] == f"0.001 to 1 linear over {2 * -(-NUM_TRAIN // 32)} batches"
     assert 1e-3 <= chosen["base_lr"] < chosen["max_lr"] <= 1.0
     assert isinstance(schedule, CyclicalLearningRate) and schedule.mode == "triangular2"
     assert (chosen["step_size_epochs"], chosen["cycles"], epochs) == (2, 3, 12)

@@ -154,10 +154,19 @@ class CyclicalRecipe(Recipe):
         self._require_found()
         return self.range_test.plot()
 
+    def _range_test_length(self) -> str:
+        """The test's length: in epochs as asked until it has run, then in the batches it ran
+        (``data`` may be one long stream, e.g. several epochs' batches as one epoch)."""
+        if self.range_test is None:
+            return f"{self.range_test_epochs} epochs"
+        result = self.range_test
+        ran = len(result.learning_rates) + result.dropped_partial_batches
+        return f"{ran} batches" + (" (stopped early: the loss diverged)" if result.diverged else "")
+
     def describe(self) -> dict[str, Any]:
         return {
             "range_test": (f"{self.lr_range[0]:g} to {self.lr_range[1]:g} linear over "
-                           f"{self.range_test_epochs} epochs"),
+                           f"{self._range_test_length()}"),
             "monitor": None if self.range_test is None else self.range_test.suggestion.monitor,
             "base_lr": self.base_lr,
             "max_lr": self.max_lr,
